@@ -1,0 +1,1 @@
+"""The ``secagg`` console script."""

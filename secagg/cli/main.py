@@ -1,0 +1,50 @@
+"""Entry point of the ``secagg`` console script."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import secagg
+
+
+def _selftest(args: argparse.Namespace) -> int:
+    from secagg.selftest import run_checks
+
+    failed = 0
+    for name, error in run_checks():
+        if error is None:
+            print(f"PASS  {name}")
+        else:
+            failed += 1
+            print(f"FAIL  {name}: {error}")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="secagg",
+        description="Secure aggregation for federated learning: run protocols, "
+                    "attacks and benchmarks over a simulated network.")
+    parser.add_argument("--version", action="version", version=f"secagg {secagg.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    selftest = commands.add_parser(
+        "selftest", help="run the known-answer checks of every primitive",
+        description="Run the known-answer checks of every cryptographic primitive and "
+                    "print one PASS or FAIL line each. Exit status 1 if any check fails.")
+    selftest.set_defaults(handler=_selftest)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""X25519 key agreement and HKDF-SHA256 key derivation.
+
+Each client holds two X25519 key pairs: a channel key pair, whose agreed keys
+encrypt secret shares, and a mask key pair, whose agreed keys seed the
+pairwise masks. The raw 32-byte X25519 output is never used directly: every
+key is derived with HKDF-SHA256 (RFC 5869, empty salt) from it, with the
+info string
+
+    b"secagg/kdf/v1" || purpose || session_id || min(id_a, id_b) || max(id_a, id_b)
+
+where each variable field is length-prefixed and party ids are 8-byte
+big-endian integers. Ordering the ids makes both parties derive the same key;
+the purpose and session id keep keys of different uses and sessions apart.
+Keys and outputs are 32 bytes. Private keys come from the given
+:class:`~secagg.primitives.randomness.RandomSource` (the OS by default).
+The functions are thread safe.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from secagg._validation import check_bytes, check_int
+from secagg.primitives.randomness import RandomSource, resolve
+
+PUBLIC_KEY_BYTES = 32
+PRIVATE_KEY_BYTES = 32
+DERIVED_KEY_BYTES = 32
+_KDF_LABEL = b"secagg/kdf/v1"
+
+
+class KeyPurpose(enum.Enum):
+    """What a derived key is used for; part of the HKDF info string."""
+
+    MASK_SEED = b"mask-seed"
+    CHANNEL_KEY = b"channel-key"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """An X25519 key pair. ``private_bytes`` is secret."""
+
+    private_bytes: bytes
+    public_bytes: bytes
+
+    def __repr__(self) -> str:
+        return f"KeyPair(public_bytes={self.public_bytes.hex()[:16]}..., private_bytes=<secret>)"
+
+
+def generate_key_pair(rng: RandomSource | None = None) -> KeyPair:
+    """Generate an X25519 key pair from ``rng`` (the OS CSPRNG by default)."""
+    private = X25519PrivateKey.from_private_bytes(resolve(rng).bytes(PRIVATE_KEY_BYTES))
+    public = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                               serialization.PublicFormat.Raw)
+    private_bytes = private.private_bytes(serialization.Encoding.Raw,
+                                          serialization.PrivateFormat.Raw,
+                                          serialization.NoEncryption())
+    return KeyPair(private_bytes, public)
+
+
+def agree(private_bytes: bytes, peer_public_bytes: bytes) -> bytes:
+    """Return the raw 32-byte X25519 shared secret (RFC 7748).
+
+    Raises ValueError if the peer's key is a low-order point, which would
+    make the shared secret all zeros.
+    """
+    private_bytes = check_bytes("private_bytes", private_bytes, length=PRIVATE_KEY_BYTES)
+    peer_public_bytes = check_bytes("peer_public_bytes", peer_public_bytes,
+                                    length=PUBLIC_KEY_BYTES)
+    private = X25519PrivateKey.from_private_bytes(private_bytes)
+    try:
+        return private.exchange(X25519PublicKey.from_public_bytes(peer_public_bytes))
+    except ValueError as error:
+        raise ValueError("peer_public_bytes is a low-order X25519 point; "
+                         "the peer's key must be rejected") from error
+
+
+def kdf_info(purpose: KeyPurpose, session_id: bytes, id_a: int, id_b: int) -> bytes:
+    """Build the HKDF info string described in the module docstring."""
+    low, high = sorted((check_int("id_a", id_a, minimum=0, maximum=2**64 - 1),
+                        check_int("id_b", id_b, minimum=0, maximum=2**64 - 1)))
+    label = purpose.value
+    return (_KDF_LABEL + len(label).to_bytes(2, "big") + label
+            + len(session_id).to_bytes(2, "big") + session_id
+            + low.to_bytes(8, "big") + high.to_bytes(8, "big"))
+
+
+def derive_key(shared_secret: bytes, purpose: KeyPurpose, session_id: bytes,
+               id_a: int, id_b: int) -> bytes:
+    """Derive a 32-byte key from a raw X25519 shared secret with HKDF-SHA256."""
+    shared_secret = check_bytes("shared_secret", shared_secret, length=32)
+    session_id = check_bytes("session_id", session_id)
+    if not isinstance(purpose, KeyPurpose):
+        raise TypeError(f"purpose must be a KeyPurpose, got {purpose!r}")
+    info = kdf_info(purpose, session_id, id_a, id_b)
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=DERIVED_KEY_BYTES, salt=None, info=info)
+    return hkdf.derive(shared_secret)
+
+
+def agree_and_derive(private_bytes: bytes, peer_public_bytes: bytes, purpose: KeyPurpose,
+                     session_id: bytes, own_id: int, peer_id: int) -> bytes:
+    """Run X25519 with a peer and derive the key for ``purpose`` in one call."""
+    secret = agree(private_bytes, peer_public_bytes)
+    return derive_key(secret, purpose, session_id, own_id, peer_id)
