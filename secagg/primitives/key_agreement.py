@@ -107,3 +107,10 @@ def agree_and_derive(private_bytes: bytes, peer_public_bytes: bytes, purpose: Ke
     """Run X25519 with a peer and derive the key for ``purpose`` in one call."""
     secret = agree(private_bytes, peer_public_bytes)
     return derive_key(secret, purpose, session_id, own_id, peer_id)
+
+
+def public_from_private(private_bytes: bytes) -> bytes:
+    """Return the X25519 public key of a 32-byte private key."""
+    private_bytes = check_bytes("private_bytes", private_bytes, length=PRIVATE_KEY_BYTES)
+    return X25519PrivateKey.from_private_bytes(private_bytes).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)

@@ -1,0 +1,138 @@
+"""The interface every aggregation protocol's parties implement.
+
+A protocol is run by one server object and one client object per client.
+They exchange serialized bytes only, so any transport can carry them: the
+in-process simulator in :mod:`secagg.network`, or a caller's own RPC layer.
+
+Driving a round, whatever the transport:
+
+1. Each client's :meth:`AggregationClient.start` returns its first message
+   (or None if it has nothing to send).
+2. The server gets each message that arrives through
+   :meth:`AggregationServer.receive`. A message that is malformed, late, from
+   an unknown sender or for another round is recorded as an exclusion of its
+   sender, never raised.
+3. When every expected message arrived, or the round's deadline passed, the
+   driver calls :meth:`AggregationServer.close_round`. It returns the
+   messages for the next round, one per client id, or an empty dict once the
+   protocol has finished or aborted (see :attr:`AggregationServer.result`).
+4. Each client's :meth:`AggregationClient.handle` takes the server's message
+   and returns its reply, or None when it has nothing more to send (it
+   finished, aborted, or the round needs no reply).
+
+Client ids are the integers ``0 .. clients - 1``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+class Round(enum.IntEnum):
+    """Rounds of the pairwise-masking protocol (Bonawitz et al., CCS 2017).
+
+    Protocols with fewer rounds use a subset: the plaintext baseline and CKKS
+    use only MASKED_INPUT_COLLECTION for their single upload.
+    """
+
+    ADVERTISE_KEYS = 0
+    SHARE_KEYS = 1
+    MASKED_INPUT_COLLECTION = 2
+    CONSISTENCY_CHECK = 3
+    UNMASKING = 4
+    FINISHED = 5
+
+
+class ExclusionReason(enum.Enum):
+    """Why the server stopped counting a client."""
+
+    DROPPED = "sent no message before the round closed"
+    MALFORMED = "sent a message that could not be parsed"
+    WRONG_SESSION = "sent a message for another session"
+    WRONG_ROUND = "sent a message for another round"
+    UNKNOWN_SENDER = "is not a registered client"
+    DUPLICATE = "sent a second message in one round"
+    INVALID_CONTENT = "sent a message whose content failed a protocol check"
+    BAD_SIGNATURE = "sent a message with an invalid signature"
+    CLIENT_ABORTED = "aborted its own participation"
+
+
+class AbortReason(enum.Enum):
+    """Why a protocol run stopped without an output."""
+
+    TOO_FEW_CLIENTS = "fewer clients than the threshold remained"
+    RECONSTRUCTION_FAILED = "too few shares to reconstruct a client's secret"
+    INCONSISTENT_SHARES = "reconstructed secrets did not match the advertised keys"
+    KEY_HOLDER_DROPPED = "the party holding the decryption key dropped out"
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A client the server stopped counting, with the round and the reason."""
+
+    client: int
+    round: Round
+    reason: ExclusionReason
+    detail: str = ""
+
+
+@dataclass
+class AggregationResult:
+    """What the server outputs at the end of a run.
+
+    ``aggregate`` holds the sum modulo R (integers) or the decoded sum (floats)
+    of the inputs of exactly the clients in ``included``; it is None when the
+    run aborted.
+    """
+
+    aggregate: np.ndarray | None
+    included: list[int]
+    aborted: bool
+    abort_reason: AbortReason | None = None
+    abort_detail: str = ""
+    exclusions: list[Exclusion] = field(default_factory=list)
+
+
+class AggregationClient(Protocol):
+    """One client's side of a protocol."""
+
+    client_id: int
+
+    @property
+    def round(self) -> Round:
+        """The round whose server message the client expects next."""
+
+    @property
+    def aborted(self) -> bool:
+        """True once the client refused to go on; see ``abort_detail``."""
+
+    def start(self) -> bytes | None:
+        """Return the client's first message."""
+
+    def handle(self, message: bytes) -> bytes | None:
+        """Process a server message; return the reply or None."""
+
+
+class AggregationServer(Protocol):
+    """The server's side of a protocol."""
+
+    @property
+    def round(self) -> Round:
+        """The round whose client messages the server is collecting."""
+
+    @property
+    def result(self) -> AggregationResult | None:
+        """The outcome, once the run finished or aborted; None before."""
+
+    def expected_senders(self) -> set[int]:
+        """Client ids from which the current round still expects a message."""
+
+    def receive(self, sender: int, message: bytes) -> None:
+        """Record one client message of the current round."""
+
+    def close_round(self) -> dict[int, bytes]:
+        """End the current round; return the next round's messages by client id."""

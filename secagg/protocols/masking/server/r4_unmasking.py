@@ -1,0 +1,107 @@
+"""Server round 4, Unmasking, and the output.
+
+Collects: UNMASKING_RESPONSE. Each revealed share must belong to a client
+whose shares the responder holds, be of the kind the survivor list implies
+(self-mask seed for a round-2 survivor, mask key for a client that dropped
+after round 1) and carry the responder's x-coordinate; otherwise the whole
+response is excluded. Closing: for every survivor v, reconstructs b_v from at
+least ``threshold`` shares and removes PRG(b_v); for every client u that
+dropped after round 1, reconstructs u's mask private key, checks it against
+u's advertised public key, and removes the pairwise masks u shared with each
+surviving neighbour. The remaining sum is that of the survivors' inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from secagg.errors import WireFormatError
+from secagg.primitives import key_agreement, shamir
+from secagg.primitives.key_agreement import KeyPurpose
+from secagg.protocols.base import AbortReason, ExclusionReason, Round
+from secagg.protocols.masking import masks, messages
+from secagg.protocols.masking.messages import ShareKind
+from secagg.protocols.masking.server.context import ServerAbort, ServerContext
+
+SECRET_BYTES = 32
+
+
+def receive(ctx: ServerContext, sender: int, data: bytes) -> None:
+    entries = messages.parse_unmasking_response(data, ctx.session_id)
+    owners = (ctx.neighbours[sender] & set(ctx.ciphertexts)) | {sender}
+    accepted = {}
+    for owner, kind, share_bytes in entries:
+        problem = _check_entry(ctx, sender, owners, owner, kind, share_bytes)
+        if problem:
+            ctx.exclude(sender, Round.UNMASKING, ExclusionReason.INVALID_CONTENT, problem)
+            return
+        accepted[owner] = (kind, share_bytes)
+    ctx.responses[sender] = accepted
+
+
+def _check_entry(ctx: ServerContext, sender: int, owners: set[int], owner: int,
+                 kind: ShareKind, share_bytes: bytes) -> str:
+    if owner not in owners:
+        return f"revealed a share of client {owner}, whose shares it does not hold"
+    expected = ShareKind.SELF_MASK_SEED if owner in ctx.masked_senders else ShareKind.MASK_KEY
+    if kind is not expected:
+        return f"revealed the {kind.name} share of client {owner}, expected {expected.name}"
+    try:
+        share = shamir.Share.from_bytes(share_bytes)
+    except WireFormatError as error:
+        return f"share of client {owner} is malformed: {error}"
+    if (share.x, share.threshold, share.secret_nbytes) != (sender + 1, ctx.config.threshold, SECRET_BYTES):
+        return f"share of client {owner} has the wrong x-coordinate, threshold or length"
+    return ""
+
+
+def close(ctx: ServerContext) -> np.ndarray:
+    """Reconstruct, unmask and return the sum modulo R of the U3 inputs."""
+    ctx.require(len(ctx.responses), Round.UNMASKING, "clients answered the unmasking request")
+    survivors = sorted(ctx.masked_senders)
+    dropped = sorted(set(ctx.ciphertexts) - ctx.masked_senders)
+    seeds = _reconstruct(ctx, survivors)
+    mask_keys = _reconstruct(ctx, dropped)
+
+    config, total = ctx.config, ctx.total
+    self_domain = masks.domain(ctx.session_id, masks.SELF_MASK)
+    for client, seed in zip(survivors, seeds):
+        masks.accumulate(total, seed, -1, config.modulus, self_domain)
+
+    pairwise_domain = masks.domain(ctx.session_id, masks.PAIRWISE_MASK)
+    for client, private in zip(dropped, mask_keys):
+        _check_mask_key(ctx, client, private)
+        for neighbour in sorted(ctx.neighbours[client] & ctx.masked_senders):
+            seed = key_agreement.agree_and_derive(private, ctx.keys[neighbour].mask,
+                                                  KeyPurpose.MASK_SEED, ctx.session_id,
+                                                  client, neighbour)
+            sign = -masks.pairwise_sign(neighbour, client)
+            masks.accumulate(total, seed, sign, config.modulus, pairwise_domain)
+    return total
+
+
+def _reconstruct(ctx: ServerContext, owners: list[int]) -> list[bytes]:
+    share_sets = []
+    for owner in owners:
+        shares = [shamir.Share.from_bytes(response[owner][1])
+                  for response in ctx.responses.values() if owner in response]
+        if len(shares) < ctx.config.threshold:
+            raise ServerAbort(AbortReason.RECONSTRUCTION_FAILED,
+                              f"{len(shares)} shares of client {owner}, threshold "
+                              f"{ctx.config.threshold}")
+        share_sets.append(shares)
+    try:
+        return shamir.reconstruct_many(share_sets)
+    except ValueError as error:
+        raise ServerAbort(AbortReason.INCONSISTENT_SHARES, str(error)) from None
+
+
+def _check_mask_key(ctx: ServerContext, client: int, private: bytes) -> None:
+    try:
+        public = key_agreement.public_from_private(private)
+    except ValueError:
+        public = b""
+    if public != ctx.keys[client].mask:
+        raise ServerAbort(AbortReason.INCONSISTENT_SHARES,
+                          f"the reconstructed mask key of client {client} does not match "
+                          "its advertised public key")
