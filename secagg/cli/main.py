@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 import secagg
+
+
+SUBCOMMANDS = ("simulate",)
+"""Modules under secagg.cli that each define ``add_parser(commands)``; they
+must import only the core dependencies at module level."""
 
 
 def _selftest(args: argparse.Namespace) -> int:
@@ -34,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the known-answer checks of every cryptographic primitive and "
                     "print one PASS or FAIL line each. Exit status 1 if any check fails.")
     selftest.set_defaults(handler=_selftest)
+
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"secagg.cli.{name}").add_parser(commands)
     return parser
 
 

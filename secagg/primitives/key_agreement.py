@@ -19,7 +19,7 @@ The functions are thread safe.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -47,6 +47,13 @@ class KeyPair:
 
     private_bytes: bytes
     public_bytes: bytes
+    _private_key: X25519PrivateKey | None = field(default=None, repr=False, compare=False)
+
+    def private_key(self) -> X25519PrivateKey:
+        """Return the loaded private key; loading it once saves time in every exchange."""
+        if self._private_key is not None:
+            return self._private_key
+        return X25519PrivateKey.from_private_bytes(self.private_bytes)
 
     def __repr__(self) -> str:
         return f"KeyPair(public_bytes={self.public_bytes.hex()[:16]}..., private_bytes=<secret>)"
@@ -60,19 +67,22 @@ def generate_key_pair(rng: RandomSource | None = None) -> KeyPair:
     private_bytes = private.private_bytes(serialization.Encoding.Raw,
                                           serialization.PrivateFormat.Raw,
                                           serialization.NoEncryption())
-    return KeyPair(private_bytes, public)
+    return KeyPair(private_bytes, public, private)
 
 
-def agree(private_bytes: bytes, peer_public_bytes: bytes) -> bytes:
+def agree(private_bytes: bytes | KeyPair, peer_public_bytes: bytes) -> bytes:
     """Return the raw 32-byte X25519 shared secret (RFC 7748).
 
     Raises ValueError if the peer's key is a low-order point, which would
     make the shared secret all zeros.
     """
-    private_bytes = check_bytes("private_bytes", private_bytes, length=PRIVATE_KEY_BYTES)
+    if isinstance(private_bytes, KeyPair):
+        private = private_bytes.private_key()
+    else:
+        private_bytes = check_bytes("private_bytes", private_bytes, length=PRIVATE_KEY_BYTES)
+        private = X25519PrivateKey.from_private_bytes(private_bytes)
     peer_public_bytes = check_bytes("peer_public_bytes", peer_public_bytes,
                                     length=PUBLIC_KEY_BYTES)
-    private = X25519PrivateKey.from_private_bytes(private_bytes)
     try:
         return private.exchange(X25519PublicKey.from_public_bytes(peer_public_bytes))
     except ValueError as error:
@@ -102,9 +112,12 @@ def derive_key(shared_secret: bytes, purpose: KeyPurpose, session_id: bytes,
     return hkdf.derive(shared_secret)
 
 
-def agree_and_derive(private_bytes: bytes, peer_public_bytes: bytes, purpose: KeyPurpose,
+def agree_and_derive(private_bytes: bytes | KeyPair, peer_public_bytes: bytes, purpose: KeyPurpose,
                      session_id: bytes, own_id: int, peer_id: int) -> bytes:
-    """Run X25519 with a peer and derive the key for ``purpose`` in one call."""
+    """Run X25519 with a peer and derive the key for ``purpose`` in one call.
+
+    ``private_bytes`` may be a :class:`KeyPair`, which skips reloading the key.
+    """
     secret = agree(private_bytes, peer_public_bytes)
     return derive_key(secret, purpose, session_id, own_id, peer_id)
 

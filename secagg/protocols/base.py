@@ -14,8 +14,9 @@ Driving a round, whatever the transport:
    sender, never raised.
 3. When every expected message arrived, or the round's deadline passed, the
    driver calls :meth:`AggregationServer.close_round`. It returns the
-   messages for the next round, one per client id, or an empty dict once the
-   protocol has finished or aborted (see :attr:`AggregationServer.result`).
+   messages that open the round given by ``server.round`` after the call, one
+   per client id, or an empty dict once the protocol has finished or aborted
+   (see :attr:`AggregationServer.result`; ``included`` is empty on abort).
 4. Each client's :meth:`AggregationClient.handle` takes the server's message
    and returns its reply, or None when it has nothing more to send (it
    finished, aborted, or the round needs no reply).
@@ -48,7 +49,7 @@ class Round(enum.IntEnum):
 
 
 class ExclusionReason(enum.Enum):
-    """Why the server stopped counting a client."""
+    """Reason the server rejected a client message or stopped counting the client."""
 
     DROPPED = "sent no message before the round closed"
     MALFORMED = "sent a message that could not be parsed"
@@ -62,7 +63,7 @@ class ExclusionReason(enum.Enum):
 
 
 class AbortReason(enum.Enum):
-    """Why a protocol run stopped without an output."""
+    """Reason a protocol run stopped without an output."""
 
     TOO_FEW_CLIENTS = "fewer clients than the threshold remained"
     RECONSTRUCTION_FAILED = "too few shares to reconstruct a client's secret"
@@ -72,7 +73,11 @@ class AbortReason(enum.Enum):
 
 @dataclass(frozen=True)
 class Exclusion:
-    """A client the server stopped counting, with the round and the reason."""
+    """A rejected client message, with the round and the reason.
+
+    Most reasons also stop the server from counting the client. DUPLICATE
+    rejects only the second message: the first one already counts.
+    """
 
     client: int
     round: Round
@@ -84,7 +89,7 @@ class Exclusion:
 class AggregationResult:
     """What the server outputs at the end of a run.
 
-    ``aggregate`` holds the sum modulo R (integers) or the decoded sum (floats)
+    ``aggregate`` is the sum modulo R (integers) or the decoded sum (floats)
     of the inputs of exactly the clients in ``included``; it is None when the
     run aborted.
     """
@@ -101,6 +106,8 @@ class AggregationClient(Protocol):
     """One client's side of a protocol."""
 
     client_id: int
+    abort_detail: str
+    """Reason the client stopped; empty while it runs."""
 
     @property
     def round(self) -> Round:

@@ -1,10 +1,16 @@
-"""Which clients neighbour which: the complete graph or a SecAgg+ Harary graph."""
+"""Which clients neighbour which: the complete graph or a SecAgg+ Harary graph.
+
+The SecAgg+ permutation is seeded by the session id, a hash of every round-0
+public key, so the server cannot pick the graph without changing the keys.
+"""
 
 from __future__ import annotations
 
 import functools
 
 import numpy as np
+
+from secagg.protocols import graph
 
 
 def session_neighbours(config, session_id: bytes, client: int) -> np.ndarray:
@@ -15,9 +21,9 @@ def session_neighbours(config, session_id: bytes, client: int) -> np.ndarray:
     return _harary_neighbours(config.clients, config.degree, session_id)[client]
 
 
-@functools.lru_cache(maxsize=8)
-def _harary_neighbours(clients: int, degree: int, session_id: bytes) -> list[np.ndarray]:
-    from secagg.protocols import graph_parameters
-
-    permutation = graph_parameters.permutation_from_seed(clients, session_id)
-    return graph_parameters.harary_neighbours(clients, degree, permutation)
+@functools.lru_cache(maxsize=4)
+def _harary_neighbours(clients: int, degree: int, session_id: bytes) -> np.ndarray:
+    permutation = graph.permutation_from_seed(session_id, clients)
+    rows = np.sort(graph.harary_neighbors(clients, degree, permutation), axis=1)
+    rows.flags.writeable = False
+    return rows

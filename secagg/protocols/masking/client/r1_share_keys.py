@@ -46,7 +46,7 @@ def handle(ctx: ClientContext, data: bytes) -> bytes:
             ctx.held_shares[own] = (seed_share, key_share)
             continue
         key = key_agreement.agree_and_derive(
-            ctx.channel_keys.private_bytes, ctx.peers[holder].channel,
+            ctx.channel_keys, ctx.peers[holder].channel,
             KeyPurpose.CHANNEL_KEY, session_id, own, holder)
         plaintext = messages.share_plaintext(own, holder, seed_share, key_share)
         ciphertexts[holder] = aead.encrypt(key, plaintext, session_id=session_id, sender=own,

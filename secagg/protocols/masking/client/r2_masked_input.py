@@ -1,10 +1,10 @@
 """Client round 2, MaskedInputCollection.
 
 Accepts: FORWARDED_SHARES, the share ciphertexts of the neighbours that
-survived round 1. Decrypts and stores each; a ciphertext that fails to
+survived round 1. Decrypts and stores each. A ciphertext that fails to
 decrypt or names the wrong parties is recorded, and that neighbour's shares
-are not held, but its pairwise mask is still applied, because the server
-counts it as a round-1 survivor. Then computes
+are not held. Its pairwise mask is still applied, because the server counts
+it as a round-1 survivor. Then computes
 
     y_u = x_u + PRG(b_u) + sum_{v > u} PRG(s_uv) - sum_{v < u} PRG(s_uv)   (mod R)
 
@@ -42,7 +42,7 @@ def handle(ctx: ClientContext, data: bytes) -> bytes:
     pairwise = {}
     for other in ciphertexts:
         pairwise[other] = key_agreement.agree_and_derive(
-            ctx.mask_keys.private_bytes, ctx.peers[other].mask, KeyPurpose.MASK_SEED,
+            ctx.mask_keys, ctx.peers[other].mask, KeyPurpose.MASK_SEED,
             session_id, own, other)
     masked = masks.masked_vector(ctx.input, ctx.self_mask_seed, pairwise, own,
                                  config.modulus, session_id)
@@ -51,7 +51,7 @@ def handle(ctx: ClientContext, data: bytes) -> bytes:
 
 def _store_share(ctx: ClientContext, sender: int, ciphertext: bytes) -> None:
     own = ctx.client_id
-    key = key_agreement.agree_and_derive(ctx.channel_keys.private_bytes, ctx.peers[sender].channel,
+    key = key_agreement.agree_and_derive(ctx.channel_keys, ctx.peers[sender].channel,
                                          KeyPurpose.CHANNEL_KEY, ctx.session_id, own, sender)
     try:
         plaintext = aead.decrypt(key, ciphertext, session_id=ctx.session_id, sender=sender,

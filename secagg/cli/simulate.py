@@ -1,0 +1,117 @@
+"""``secagg simulate``: one aggregation over the simulated network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from secagg.simulation import PROTOCOLS, RunSpec, run
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "simulate", help="run one aggregation over the simulated network",
+        description="Run one secure aggregation among N simulated clients and report "
+                    "bytes, seconds, included clients and whether the sum is correct. "
+                    "Clients are numbered 0..N-1.")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="secagg+",
+                        help="aggregation protocol (default: secagg+)")
+    parser.add_argument("--clients", type=int, required=True, metavar="N", help="number of clients")
+    parser.add_argument("--dim", type=int, required=True, metavar="M", help="vector length per client")
+    parser.add_argument("--bits", type=int, default=16, metavar="B",
+                        help="bits per input element: integers must be below 2**B; floats are "
+                             "encoded at B bits (default: 16)")
+    parser.add_argument("--threshold", type=int, metavar="T",
+                        help="Shamir threshold (default: n/2+1 for SecAgg, 2n/3+1 active; "
+                             "the rule of Bell et al. for SecAgg+)")
+    parser.add_argument("--degree", type=int, metavar="K",
+                        help="SecAgg+ neighbours per client, even (default: the rule of Bell et al.)")
+    parser.add_argument("--corrupted-fraction", type=float, default=0.05, metavar="G",
+                        help="SecAgg+ parameter rule: fraction of corrupted clients (default: 0.05)")
+    parser.add_argument("--dropout-rate", type=float, default=0.0, metavar="D",
+                        help="fraction of clients that drop at --drop-stage (default: 0)")
+    parser.add_argument("--drop-stage", type=int, default=2, choices=range(5), metavar="S",
+                        help="round from which dropping clients send nothing: 0 AdvertiseKeys, "
+                             "1 ShareKeys, 2 MaskedInputCollection, 3 ConsistencyCheck, "
+                             "4 Unmasking (default: 2)")
+    parser.add_argument("--drop-clients", type=_id_list, default=(), metavar="I,J,...",
+                        help="comma-separated ids of clients that drop at --drop-stage")
+    parser.add_argument("--active", action="store_true",
+                        help="actively secure variant: signed keys and a consistency check")
+    parser.add_argument("--inputs", metavar="FILE.npy",
+                        help="(N, M) array: unsigned integers below 2**B are summed exactly; "
+                             "floats are fixed-point encoded with --clip and --bits")
+    parser.add_argument("--output", metavar="FILE.npy", help="write the aggregate as .npy")
+    parser.add_argument("--clip", type=float, metavar="C",
+                        help="clipping range [-C, C] for float inputs")
+    parser.add_argument("--seed", type=int, metavar="X",
+                        help="seed for drawn inputs and dropouts (keys still come from the OS)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="also draw keys and masks from --seed: reproducible and insecure, "
+                             "for tests only")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=main)
+
+
+def _id_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _fail(message: str) -> int:
+    print(f"secagg simulate: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        inputs = _load_inputs(args.inputs)
+        spec = RunSpec(args.protocol, args.clients, args.dim, args.bits, threshold=args.threshold,
+                       degree=args.degree, active=args.active, drop_stage=args.drop_stage,
+                       drop_clients=args.drop_clients, dropout_rate=args.dropout_rate,
+                       inputs=inputs, clip=args.clip, seed=args.seed,
+                       deterministic=args.deterministic, corrupted_fraction=args.corrupted_fraction,
+                       progress=None if args.json else _print_round)
+        outcome = run(spec)
+    except (ValueError, TypeError, OSError) as error:
+        return _fail(str(error))
+
+    if args.output and outcome.aggregate is not None:
+        np.save(args.output, outcome.aggregate)
+    document = outcome.to_json_dict()
+    if args.json:
+        print(json.dumps(document))
+    else:
+        _print_summary(document)
+    return 0
+
+
+def _load_inputs(path: str | None):
+    if path is None:
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise ValueError(f"--inputs {path}: not a .npy array without pickled objects ({error})") from None
+
+
+def _print_round(progress) -> None:
+    print(f"round {progress.round.value} {progress.round.name:<24} delivered {progress.delivered:>6}"
+          f"  dropped {progress.dropped:>5}  active {progress.active:>6}", flush=True)
+
+
+def _print_summary(doc: dict) -> None:
+    size = doc["bytes"]
+    status = f"aborted ({doc['abort_reason']})" if doc["aborted"] else "finished"
+    print(f"{doc['protocol']}: {status}; {len(doc['included'])} of {doc['clients']} clients included; "
+          f"correct: {doc['correct']}")
+    print(f"threshold {doc['threshold']}, degree {doc['degree']}, modulus 2^{doc['modulus'].bit_length() - 1}")
+    print(f"client upload mean {size['client_upload_mean']:.0f} B (expansion {doc['expansion']:.3f}x), "
+          f"download mean {size['client_download_mean']:.0f} B")
+    seconds = doc["seconds"]
+    print(f"client work {seconds['client_mean']:.3f} s, server work {seconds['server']:.3f} s")

@@ -1,0 +1,239 @@
+"""One aggregation run over the simulated network, from parameters to report.
+
+The ``secagg simulate`` command, the benchmarks and the paper reproductions
+all call :func:`run`, so their numbers come from the same code path.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from secagg._validation import check_choice, check_int
+from secagg.primitives.encoding import FixedPointEncoder
+from secagg.primitives.packing import packed_size
+from secagg.primitives.randomness import DeterministicRandom, RandomSource
+from secagg.protocols.base import AggregationResult
+from secagg.protocols.masking import MaskingClient, MaskingConfig, MaskingServer, make_pki
+from secagg.protocols.masking.config import modulus_for
+
+logger = logging.getLogger(__name__)
+
+PROTOCOLS = ("secagg", "secagg+", "plaintext")
+DEFAULT_CORRUPTED_FRACTION = 0.05
+DEFAULT_DROPOUT_FRACTION = 0.05
+
+
+@dataclass
+class RunSpec:
+    """Parameters of one simulated aggregation. Build with :meth:`create`."""
+
+    protocol: str
+    clients: int
+    dim: int
+    bits: int
+    threshold: int | None = None
+    degree: int | None = None
+    active: bool = False
+    drop_stage: int = 2
+    drop_clients: tuple[int, ...] = ()
+    dropout_rate: float = 0.0
+    inputs: np.ndarray | None = None
+    clip: float | None = None
+    seed: int | None = None
+    deterministic: bool = False
+    """Draw keys and seeds from the seed: reproducible, and insecure."""
+    corrupted_fraction: float = DEFAULT_CORRUPTED_FRACTION
+    dropout_fraction: float | None = None
+    deadline_s: float | None = None
+    latency: Any = None
+    naive_unmasking: bool = False
+    progress: Callable | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        check_choice("protocol", self.protocol, PROTOCOLS)
+        self.clients = check_int("clients", self.clients, minimum=2)
+        self.dim = check_int("dim", self.dim, minimum=1)
+        self.bits = check_int("bits", self.bits, minimum=1, maximum=52)
+        self.drop_stage = check_int("drop_stage", self.drop_stage, minimum=0, maximum=4)
+        if not 0.0 <= float(self.dropout_rate) < 1.0:
+            raise ValueError(f"dropout_rate must be in [0, 1), got {self.dropout_rate}")
+        bad = [c for c in self.drop_clients if not 0 <= c < self.clients]
+        if bad:
+            raise ValueError(f"drop_clients must be ids in 0..{self.clients - 1}, got {bad}")
+        if self.inputs is not None:
+            self.inputs = check_inputs(self.inputs, self.clients, self.dim, self.bits, self.clip)
+
+
+def check_inputs(inputs: Any, clients: int, dim: int, bits: int, clip: float | None) -> np.ndarray:
+    """Validate an (clients, dim) input array: integers below 2**bits, or finite floats."""
+    array = np.asarray(inputs)
+    if array.shape != (clients, dim):
+        raise ValueError(f"inputs must have shape ({clients}, {dim}), got {array.shape}")
+    if array.dtype.kind == "f":
+        bad = np.argwhere(~np.isfinite(array))
+        if bad.size:
+            i, j = bad[0]
+            raise ValueError(f"inputs[{i}, {j}] is {array[i, j]}; inputs must be finite")
+        if clip is None:
+            raise ValueError("float inputs need a clipping range: pass clip (--clip C)")
+        return array.astype(np.float64)
+    if array.dtype.kind not in "ui":
+        raise TypeError(f"inputs must be integers or floats, got dtype {array.dtype}")
+    out_of_range = (array < 0) | (array >= 2**bits)
+    if out_of_range.any():
+        i, j = np.argwhere(out_of_range)[0]
+        raise ValueError(f"inputs[{i}, {j}] = {int(array[i, j])} is outside [0, 2**{bits}); "
+                         "raise --bits or pass smaller integers")
+    return array.astype(np.uint64)
+
+
+@dataclass
+class RunOutcome:
+    """The result, the network report and the ground truth of one run."""
+
+    spec: RunSpec
+    config: Any
+    result: AggregationResult
+    report: Any
+    aggregate: np.ndarray | None
+    """The decoded sum: integers for integer inputs, floats for float inputs."""
+    correct: bool
+    """The protocol's integer sum equals the plaintext sum over ``result.included``."""
+
+    def to_json_dict(self) -> dict[str, Any]:
+        spec, config = self.spec, self.config
+        report = self.report.to_json_dict()
+        plaintext_upload = packed_size(spec.dim, spec.bits)
+        expansion = report["bytes"]["client_upload_mean"] / plaintext_upload
+        return {
+            "protocol": spec.protocol, "clients": spec.clients, "dim": spec.dim,
+            "bits": spec.bits, "modulus": config.modulus,
+            "threshold": getattr(config, "threshold", None),
+            "degree": _degree(config) if spec.protocol != "plaintext" else None,
+            "active": spec.active,
+            "included": self.result.included, "aborted": self.result.aborted,
+            "abort_reason": _reason(self.result),
+            "exclusions": [{"client": e.client, "round": e.round.name, "reason": e.reason.name,
+                            "detail": e.detail} for e in self.result.exclusions],
+            "bytes": report["bytes"], "expansion": expansion, "seconds": report["seconds"],
+            "correct": self.correct, "seed": spec.seed, "deterministic": spec.deterministic,
+        }
+
+
+def _degree(config) -> int:
+    return config.clients - 1 if config.degree is None else config.degree
+
+
+def _reason(result: AggregationResult) -> str | None:
+    if not result.aborted:
+        return None
+    return f"{result.abort_reason.name}: {result.abort_detail}"
+
+
+def choose_parameters(spec: RunSpec) -> tuple[int | None, int]:
+    """Return (degree, threshold): the given ones, or defaults for the protocol.
+
+    SecAgg defaults to ``t = floor(n / 2) + 1`` (semi-honest) or
+    ``floor(2n / 3) + 1`` (active), the bounds of Bonawitz et al.; SecAgg+
+    takes (k, t) from the rule of Bell et al. with the corrupted and dropout
+    fractions of the spec.
+    """
+    n = spec.clients
+    if spec.protocol == "secagg":
+        default_t = (2 * n) // 3 + 1 if spec.active else n // 2 + 1
+        return None, spec.threshold or default_t
+    degree = spec.degree
+    threshold = spec.threshold
+    if degree is None or threshold is None:
+        from secagg.protocols.graph_parameters import find_graph_parameters
+
+        delta = spec.dropout_fraction
+        if delta is None:
+            delta = max(DEFAULT_DROPOUT_FRACTION, spec.dropout_rate)
+        found = find_graph_parameters(n, spec.corrupted_fraction, delta, active=spec.active)
+        if degree is None and not found.complete_graph:
+            degree = found.degree
+        threshold = threshold or found.threshold
+    if degree is not None and degree >= n - 1:
+        degree = None
+    return degree, threshold
+
+
+def draw_inputs(spec: RunSpec, generator: np.random.Generator) -> np.ndarray:
+    return generator.integers(0, 2**spec.bits, size=(spec.clients, spec.dim), dtype=np.uint64)
+
+
+def dropout_ids(spec: RunSpec, generator: np.random.Generator) -> list[int]:
+    """Return the clients that drop: the given ids plus round(rate * n) drawn from the seed."""
+    chosen = set(spec.drop_clients)
+    count = int(round(spec.dropout_rate * spec.clients))
+    remaining = np.array(sorted(set(range(spec.clients)) - chosen))
+    count = min(count, remaining.size)
+    if count:
+        chosen |= set(generator.choice(remaining, size=count, replace=False).tolist())
+    return sorted(chosen)
+
+
+def run(spec: RunSpec) -> RunOutcome:
+    """Run one aggregation as ``spec`` describes; see the module docstring."""
+    from secagg.network.simulator import simulate
+
+    generator = np.random.default_rng(spec.seed)
+    inputs = spec.inputs if spec.inputs is not None else draw_inputs(spec, generator)
+    encoder, levels = _encode(spec, inputs, generator)
+    dropped = dropout_ids(spec, generator)
+    rng: RandomSource | None = DeterministicRandom(spec.seed or 0) if spec.deterministic else None
+
+    config, server, clients = _build_parties(spec, levels, rng)
+    result, report = simulate(server, clients, dropout={spec.drop_stage: dropped} if dropped else None,
+                              latency=spec.latency, deadline_s=spec.deadline_s, seed=spec.seed,
+                              progress=spec.progress)
+    aggregate, correct = None, False
+    if not result.aborted:
+        expected = levels[result.included].sum(axis=0, dtype=np.uint64) % np.uint64(config.modulus)
+        correct = bool(np.array_equal(result.aggregate, expected))
+        aggregate = result.aggregate
+        if encoder is not None and result.included:
+            aggregate = encoder.decode_sum(result.aggregate, len(result.included))
+    return RunOutcome(spec, config, result, report, aggregate, correct)
+
+
+def _encode(spec: RunSpec, inputs: np.ndarray, generator: np.random.Generator):
+    if inputs.dtype.kind != "f":
+        return None, inputs
+    modulus = modulus_for(spec.clients, spec.bits)
+    encoder = FixedPointEncoder.create(spec.clip, spec.bits, modulus, spec.clients)
+    levels = np.stack([encoder.encode(row, generator)[0] for row in inputs])
+    return encoder, levels
+
+
+def _build_parties(spec: RunSpec, levels: np.ndarray, rng: RandomSource | None):
+    n = spec.clients
+    if spec.protocol == "plaintext":
+        from secagg.protocols.plaintext import PlaintextClient, PlaintextConfig, PlaintextServer
+
+        config = PlaintextConfig(n, spec.dim, modulus_for(n, spec.bits))
+        clients = [PlaintextClient(config, i, levels[i]) for i in range(n)]
+        return config, PlaintextServer(config), clients
+
+    degree, threshold = choose_parameters(spec)
+    config = MaskingConfig.create(n, spec.dim, spec.bits, threshold, degree,
+                                  active=spec.active, rng=rng)
+    keys, pki = make_pki(n, rng) if spec.active else ([None] * n, None)
+    clients = [MaskingClient(config, i, levels[i], rng=rng.child(f"client/{i}") if rng else None,
+                             signing_key=keys[i], pki=pki, naive_unmasking=spec.naive_unmasking)
+               for i in range(n)]
+    logger.debug("built %s with n=%d, k=%s, t=%d", config.protocol_name, n, degree, threshold)
+    return config, MaskingServer(config, pki=pki), clients
+
+
+def expected_float_error(spec: RunSpec, included: int) -> float:
+    """Return the bound on the decoded float sum's error: one step per client."""
+    if spec.clip is None:
+        return 0.0
+    return included * 2.0 * spec.clip / (2**spec.bits - 1) + 1e-9 * math.fabs(spec.clip)
