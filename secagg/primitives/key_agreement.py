@@ -122,6 +122,12 @@ def agree_and_derive(private_bytes: bytes | KeyPair, peer_public_bytes: bytes, p
     return derive_key(secret, purpose, session_id, own_id, peer_id)
 
 
+def load_private_key(private_bytes: bytes) -> X25519PrivateKey:
+    """Load a 32-byte X25519 private key once, for many exchanges."""
+    return X25519PrivateKey.from_private_bytes(check_bytes("private_bytes", private_bytes,
+                                                           length=PRIVATE_KEY_BYTES))
+
+
 def public_from_private(private_bytes: bytes) -> bytes:
     """Return the X25519 public key of a 32-byte private key."""
     private_bytes = check_bytes("private_bytes", private_bytes, length=PRIVATE_KEY_BYTES)

@@ -25,6 +25,7 @@ thread safe: each call builds its own cipher context.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numba
@@ -41,6 +42,7 @@ _IV_LABEL = b"secagg/prg/v1"
 _CHUNK_FIELDS = 1 << 16  # fields per keystream chunk; a multiple of 64 keeps chunks byte aligned
 
 
+@functools.lru_cache(maxsize=64)
 def counter_block(domain: bytes) -> bytes:
     """Return the 16-byte initial AES-CTR counter block for ``domain``."""
     return hashlib.sha256(_IV_LABEL + bytes(domain)).digest()[:16]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from secagg.primitives import prg
+from secagg.primitives.mask_expansion import MaskStream, accumulate
 from secagg.protocols.base import Round
 
 SELF_MASK = "self-mask"
@@ -29,22 +30,13 @@ def pairwise_sign(own: int, other: int) -> int:
     return 1 if own < other else -1
 
 
-def accumulate(total: np.ndarray, seed: bytes, sign: int, modulus: int, purpose_domain: bytes) -> None:
-    """Add ``sign * PRG(seed)`` to ``total`` in place, modulo ``modulus``."""
-    mask = prg.expand(seed, total.size, modulus, purpose_domain)
-    if sign > 0:
-        total += mask
-    else:
-        total += np.uint64(modulus) - mask
-    total %= np.uint64(modulus)
-
-
 def masked_vector(values: np.ndarray, self_seed: bytes, pairwise: dict[int, bytes], own: int,
                   modulus: int, session_id: bytes) -> np.ndarray:
     """Return y_u for client ``own``; ``pairwise`` maps neighbour id to s_uv."""
     total = values.astype(np.uint64, copy=True) % np.uint64(modulus)
-    accumulate(total, self_seed, 1, modulus, domain(session_id, SELF_MASK))
     pairwise_domain = domain(session_id, PAIRWISE_MASK)
-    for other, seed in pairwise.items():
-        accumulate(total, seed, pairwise_sign(own, other), modulus, pairwise_domain)
+    streams = [MaskStream(self_seed, domain(session_id, SELF_MASK), 1)]
+    streams += [MaskStream(seed, pairwise_domain, pairwise_sign(own, other))
+                for other, seed in pairwise.items()]
+    accumulate(total, streams, modulus)
     return total

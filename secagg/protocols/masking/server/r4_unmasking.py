@@ -17,6 +17,7 @@ import numpy as np
 
 from secagg.errors import WireFormatError
 from secagg.primitives import key_agreement, shamir
+from secagg.primitives.mask_expansion import MaskStream, accumulate
 from secagg.primitives.key_agreement import KeyPurpose
 from secagg.protocols.base import AbortReason, ExclusionReason, Round
 from secagg.protocols.masking import masks, messages
@@ -65,18 +66,20 @@ def close(ctx: ServerContext) -> np.ndarray:
 
     config, total = ctx.config, ctx.total
     self_domain = masks.domain(ctx.session_id, masks.SELF_MASK)
-    for client, seed in zip(survivors, seeds):
-        masks.accumulate(total, seed, -1, config.modulus, self_domain)
+    streams = [MaskStream(seed, self_domain, -1) for seed in seeds]
 
     pairwise_domain = masks.domain(ctx.session_id, masks.PAIRWISE_MASK)
     for client, private in zip(dropped, mask_keys):
         _check_mask_key(ctx, client, private)
+        loaded = key_agreement.KeyPair(private, ctx.keys[client].mask,
+                                       key_agreement.load_private_key(private))
         for neighbour in sorted(ctx.neighbours[client] & ctx.masked_senders):
-            seed = key_agreement.agree_and_derive(private, ctx.keys[neighbour].mask,
+            seed = key_agreement.agree_and_derive(loaded, ctx.keys[neighbour].mask,
                                                   KeyPurpose.MASK_SEED, ctx.session_id,
                                                   client, neighbour)
-            sign = -masks.pairwise_sign(neighbour, client)
-            masks.accumulate(total, seed, sign, config.modulus, pairwise_domain)
+            # The neighbour added sign * PRG(s_uv); the server removes it.
+            streams.append(MaskStream(seed, pairwise_domain, -masks.pairwise_sign(neighbour, client)))
+    accumulate(total, streams, config.modulus)
     return total
 
 

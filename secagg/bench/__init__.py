@@ -1,0 +1,1 @@
+"""Benchmarks of secagg: the measurements behind `secagg bench` and benchmarks/."""
