@@ -24,6 +24,7 @@ kernel adds it into the chunk of ``total``:
   candidates into a row of accepted values in parallel over the streams, and
   a second kernel sums the rows into the chunk in parallel over elements.
 
+The parallel kernels run only for large jobs (see :func:`accumulate`).
 Either way each element of ``total`` is written by one core, so results are
 bit-identical for any core count. Extra memory is O(chunk x batch), plus a
 cipher context per stream on the rejection path, and does not grow with the
@@ -52,6 +53,14 @@ DEFAULT_CHUNK = 1 << 15
 _BATCH = 8
 """Streams whose keystream one kernel call consumes."""
 
+PARALLEL_MIN_WORK = 1 << 25
+"""Stream elements (streams x vector length) from which the kernels use all cores.
+
+NOTE: chosen from measurements on a 2-core machine: below it, and on a
+machine busy with other work, starting Numba's threads cost more than it
+saved.
+"""
+
 
 class MaskStream(NamedTuple):
     """One PRG mask to add (``sign`` = +1) or subtract (``sign`` = -1)."""
@@ -62,12 +71,14 @@ class MaskStream(NamedTuple):
 
 
 def accumulate(total: np.ndarray, streams: Sequence[MaskStream], modulus: int, *,
-               chunk: int = DEFAULT_CHUNK) -> None:
+               chunk: int = DEFAULT_CHUNK, parallel: bool | None = None) -> None:
     """Add ``sign * PRG(seed, domain)`` of every stream to ``total`` modulo ``modulus``.
 
     ``total`` must be a writeable, C-contiguous uint64 vector with elements
-    below ``modulus``. The result does not depend on ``chunk`` or on the
-    number of Numba threads (``numba.set_num_threads``).
+    below ``modulus``. ``parallel`` spreads the kernels over Numba's threads;
+    None chooses it when more than one thread is available and the job has
+    at least :data:`PARALLEL_MIN_WORK` stream elements. The result does not
+    depend on ``chunk``, ``parallel`` or the number of threads.
     """
     modulus = check_int("modulus", modulus, minimum=2, maximum=2**MAX_WIDTH)
     chunk = check_int("chunk", chunk, minimum=128)
@@ -78,11 +89,13 @@ def accumulate(total: np.ndarray, streams: Sequence[MaskStream], modulus: int, *
     if not streams or total.size == 0:
         return
 
+    if parallel is None:
+        parallel = numba.get_num_threads() > 1 and len(streams) * total.size >= PARALLEL_MIN_WORK
     width = bit_width(modulus)
     if modulus == 1 << width:
-        _accumulate_power_of_two(total, streams, width, chunk - chunk % 128)
+        _accumulate_power_of_two(total, streams, width, chunk - chunk % 128, parallel)
     else:
-        _accumulate_rejection(total, streams, modulus, width, chunk - chunk % 64)
+        _accumulate_rejection(total, streams, modulus, width, chunk - chunk % 64, parallel)
 
 
 def accumulate_reference(total: np.ndarray, streams: Sequence[MaskStream], modulus: int) -> None:
@@ -134,30 +147,45 @@ _BLOCK = 1024
 """Elements per parallel work item in the kernels."""
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _add_fields_batch(target, words, signs, width):
-    """Add the first ``target.size`` w-bit fields of each row of ``words`` into ``target``."""
+@numba.njit(cache=True, nogil=True)
+def _add_fields_block(part, first, words, signs, width):
+    """Add fields ``first ..`` of each row of ``words`` into ``part``, modulo 2**width."""
     mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
     one = np.uint64(1)
     top = np.uint64(63)
     w = np.uint64(width)
+    for s in range(words.shape[0]):
+        row = words[s]
+        negate = signs[s] < 0
+        for i in range(part.shape[0]):
+            bit = np.uint64(first + i) * w
+            index = bit >> np.uint64(6)
+            offset = bit & top
+            # (x << 1) << (63 - offset) is x << (64 - offset), and 0 when offset is 0.
+            value = ((row[index] >> offset) | ((row[index + one] << one) << (top - offset))) & mask
+            if negate:
+                part[i] = (part[i] - value) & mask
+            else:
+                part[i] = (part[i] + value) & mask
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_fields_serial(target, words, signs, width):
+    """Add the first ``target.size`` w-bit fields of each row of ``words`` into ``target``."""
+    count = target.shape[0]
+    for block in range((count + _BLOCK - 1) // _BLOCK):
+        first = block * _BLOCK
+        # A slice, not an offset, lets LLVM vectorize the inner loop.
+        _add_fields_block(target[first:min(first + _BLOCK, count)], first, words, signs, width)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _add_fields_parallel(target, words, signs, width):
+    """Run :func:`_add_fields_serial` with the blocks spread over the cores."""
     count = target.shape[0]
     for block in numba.prange((count + _BLOCK - 1) // _BLOCK):
         first = block * _BLOCK
-        part = target[first:min(first + _BLOCK, count)]  # a slice lets LLVM vectorize
-        for s in range(words.shape[0]):
-            row = words[s]
-            negate = signs[s] < 0
-            for i in range(part.shape[0]):
-                bit = np.uint64(first + i) * w
-                index = bit >> np.uint64(6)
-                offset = bit & top
-                # (x << 1) << (63 - offset) is x << (64 - offset), and 0 when offset is 0.
-                value = ((row[index] >> offset) | ((row[index + one] << one) << (top - offset))) & mask
-                if negate:
-                    part[i] = (part[i] - value) & mask
-                else:
-                    part[i] = (part[i] + value) & mask
+        _add_fields_block(target[first:min(first + _BLOCK, count)], first, words, signs, width)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -182,7 +210,8 @@ def _add_words_batch(target, words, signs, mask):
                     part[i] = (part[i] + np.uint64(row[i])) & mask
 
 
-def _accumulate_power_of_two(total, streams, width, chunk) -> None:
+def _accumulate_power_of_two(total, streams, width, chunk, parallel) -> None:
+    add_fields = _add_fields_parallel if parallel else _add_fields_serial
     narrow = {8: np.uint8, 16: np.uint16, 32: np.uint32}.get(width)
     span = min(chunk, total.size)
     keystreams = _KeystreamBuffer((span * width + 7) // 8)
@@ -200,7 +229,7 @@ def _accumulate_power_of_two(total, streams, width, chunk) -> None:
             if narrow is not None:
                 _add_words_batch(target, keystreams.rows(narrow, len(batch)), signs, mask)
             else:
-                _add_fields_batch(target, keystreams.rows(np.uint64, len(batch)), signs, width)
+                add_fields(target, keystreams.rows(np.uint64, len(batch)), signs, width)
 
 
 # Other moduli: rejection sampling ------------------------------------------------------
@@ -239,53 +268,80 @@ def _fields_range(words, first, width, out):
         out[i] = _field(words, first + i, width)
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _keep_accepted_batch(rows, filled, words, width, counts, used, modulus):
-    """Filter each stream's keystream fields straight into its row, in parallel over rows.
+@numba.njit(cache=True, nogil=True)
+def _keep_accepted_row(rows, filled, words, width, counts, used, modulus, s):
+    row = rows[s]
+    fill = filled[s]
+    index = 0
+    while index < counts[s] and fill < row.shape[0]:
+        if width == 32:
+            value = np.uint64(words[s, index])
+        else:
+            value = _field(words[s], index, width)
+        index += 1
+        if value < modulus:
+            row[fill] = value
+            fill += 1
+    filled[s] = fill
+    used[s] = index
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep_accepted_serial(rows, filled, words, width, counts, used, modulus):
+    """Filter each stream's keystream fields straight into its row.
 
     ``words`` holds each stream's keystream as 32-bit words when ``width`` is
     32, and as 64-bit words otherwise.
     """
-    for s in numba.prange(rows.shape[0]):
-        row = rows[s]
-        fill = filled[s]
-        index = 0
-        while index < counts[s] and fill < row.shape[0]:
-            if width == 32:
-                value = np.uint64(words[s, index])
-            else:
-                value = _field(words[s], index, width)
-            index += 1
-            if value < modulus:
-                row[fill] = value
-                fill += 1
-        filled[s] = fill
-        used[s] = index
+    for s in range(rows.shape[0]):
+        _keep_accepted_row(rows, filled, words, width, counts, used, modulus, s)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _add_rows_mod(target, rows, signs, modulus):
+def _keep_accepted_parallel(rows, filled, words, width, counts, used, modulus):
+    """Run :func:`_keep_accepted_serial` with the rows spread over the cores."""
+    for s in numba.prange(rows.shape[0]):
+        _keep_accepted_row(rows, filled, words, width, counts, used, modulus, s)
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_rows_block(target, rows, signs, modulus, first, last):
+    for s in range(rows.shape[0]):
+        negate = signs[s] < 0
+        for i in range(first, last):
+            value = rows[s, i]
+            if negate and value != 0:
+                value = modulus - value
+            updated = target[i] + value
+            if updated >= modulus:
+                updated -= modulus
+            target[i] = updated
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_rows_serial(target, rows, signs, modulus):
     """Add ``sign * row`` of every row into ``target`` modulo ``modulus``."""
+    count = target.shape[0]
+    for block in range((count + _BLOCK - 1) // _BLOCK):
+        first = block * _BLOCK
+        _add_rows_block(target, rows, signs, modulus, first, min(first + _BLOCK, count))
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _add_rows_parallel(target, rows, signs, modulus):
+    """Run :func:`_add_rows_serial` with the blocks spread over the cores."""
     count = target.shape[0]
     for block in numba.prange((count + _BLOCK - 1) // _BLOCK):
         first = block * _BLOCK
-        last = min(first + _BLOCK, count)
-        for s in range(rows.shape[0]):
-            negate = signs[s] < 0
-            for i in range(first, last):
-                value = rows[s, i]
-                if negate and value != 0:
-                    value = modulus - value
-                updated = target[i] + value
-                if updated >= modulus:
-                    updated -= modulus
-                target[i] = updated
+        _add_rows_block(target, rows, signs, modulus, first, min(first + _BLOCK, count))
 
 
 class _RejectionBatch:
     """Ciphers and unconsumed candidates of a batch of streams, kept between chunks."""
 
-    def __init__(self, batch: list[MaskStream], width: int, modulus: int, span: int):
+    def __init__(self, batch: list[MaskStream], width: int, modulus: int, span: int,
+                 parallel: bool):
+        self.parallel = parallel
         self.ciphers = [_cipher(s.seed, s.domain) for s in batch]
         self.signs = np.array([s.sign for s in batch], dtype=np.int8)
         self.width = width
@@ -316,7 +372,8 @@ class _RejectionBatch:
         words = self.keystreams.rows(np.dtype("<u4") if self.width == 32 else np.uint64,
                                      len(self.ciphers))
         used = np.zeros_like(counts)
-        _keep_accepted_batch(rows, filled, words, self.width, counts, used, self.modulus)
+        keep = _keep_accepted_parallel if self.parallel else _keep_accepted_serial
+        keep(rows, filled, words, self.width, counts, used, self.modulus)
 
         for s in range(len(self.ciphers)):
             if counts[s]:
@@ -340,13 +397,14 @@ class _RejectionBatch:
         self.carry[s] = candidates[used:]
 
 
-def _accumulate_rejection(total, streams, modulus, width, chunk) -> None:
+def _accumulate_rejection(total, streams, modulus, width, chunk, parallel) -> None:
+    add_rows = _add_rows_parallel if parallel else _add_rows_serial
     span = min(chunk, total.size)
     rows = np.empty((_BATCH, span), dtype=np.uint64)
     for b in range(0, len(streams), _BATCH):
-        batch = _RejectionBatch(streams[b:b + _BATCH], width, modulus, span)
+        batch = _RejectionBatch(streams[b:b + _BATCH], width, modulus, span, parallel)
         used_rows = rows[:len(batch.ciphers)]
         for a in range(0, total.size, span):
             count = min(span, total.size - a)
             batch.fill(used_rows[:, :count])
-            _add_rows_mod(total[a:a + count], used_rows[:, :count], batch.signs, batch.modulus)
+            add_rows(total[a:a + count], used_rows[:, :count], batch.signs, batch.modulus)

@@ -45,9 +45,10 @@ def test_one_and_many_threads_bit_identical(modulus):
     try:
         for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
             numba.set_num_threads(threads)
-            total = np.zeros(70_001, np.uint64)
-            me.accumulate(total, streams, modulus, chunk=4096)
-            results.append(total)
+            for parallel in (False, True):
+                total = np.zeros(70_001, np.uint64)
+                me.accumulate(total, streams, modulus, chunk=4096, parallel=parallel)
+                results.append(total)
     finally:
         numba.set_num_threads(saved)
     assert all(np.array_equal(results[0], r) for r in results)
@@ -68,14 +69,14 @@ def test_kernels_match_python_paths():
     for width in (1, 13, 33, 62):
         a = rng.integers(0, 2**width, 500, dtype=np.uint64)
         b = a.copy()
-        me._add_fields_batch(a, words, signs, width)
-        me._add_fields_batch.py_func(b, words, signs, width)
+        me._add_fields_serial(a, words, signs, width)
+        me._add_fields_serial.py_func(b, words, signs, width)
         assert np.array_equal(a, b)
     rows = rng.integers(0, 1000, (3, 500), dtype=np.uint64)
     a = rng.integers(0, 1000, 500, dtype=np.uint64)
     b = a.copy()
-    me._add_rows_mod(a, rows, signs, np.uint64(1000))
-    me._add_rows_mod.py_func(b, rows, signs, np.uint64(1000))
+    me._add_rows_serial(a, rows, signs, np.uint64(1000))
+    me._add_rows_serial.py_func(b, rows, signs, np.uint64(1000))
     assert np.array_equal(a, b)
 
 
