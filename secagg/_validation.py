@@ -20,7 +20,7 @@ def _describe(value: Any) -> str:
 def check_int(name: str, value: Any, *, minimum: int | None = None,
               maximum: int | None = None, hint: str = "") -> int:
     """Return ``value`` as an int after checking its type and range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     value = int(value)
     if minimum is not None and value < minimum:
@@ -45,9 +45,10 @@ def _range_message(name: str, value: int, minimum: int | None,
 def check_bytes(name: str, value: Any, *, length: int | None = None,
                 min_length: int | None = None) -> bytes:
     """Return ``value`` as bytes after checking its type and length."""
-    if not isinstance(value, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{name} must be bytes, got {_describe(value)}")
-    value = bytes(value)
+    if type(value) is not bytes:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{name} must be bytes, got {_describe(value)}")
+        value = bytes(value)
     if length is not None and len(value) != length:
         raise ValueError(f"{name} must be {length} bytes long, got {len(value)} bytes")
     if min_length is not None and len(value) < min_length:

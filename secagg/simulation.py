@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from secagg._validation import check_choice, check_int
+from secagg._validation import check_choice, check_int, check_positive_float
 from secagg.primitives.encoding import FixedPointEncoder
 from secagg.primitives.packing import packed_size
 from secagg.primitives.randomness import DeterministicRandom, RandomSource
@@ -23,7 +23,7 @@ from secagg.protocols.masking.config import modulus_for
 
 logger = logging.getLogger(__name__)
 
-PROTOCOLS = ("secagg", "secagg+", "plaintext")
+PROTOCOLS = ("secagg", "secagg+", "plaintext", "ckks")
 DEFAULT_CORRUPTED_FRACTION = 0.05
 DEFAULT_DROPOUT_FRACTION = 0.05
 
@@ -52,6 +52,8 @@ class RunSpec:
     deadline_s: float | None = None
     latency: Any = None
     naive_unmasking: bool = False
+    key_holder: int | str = 0
+    """CKKS only: the client id that generates the keys and decrypts the sum, or "authority"."""
     progress: Callable | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -65,8 +67,36 @@ class RunSpec:
         bad = [c for c in self.drop_clients if not 0 <= c < self.clients]
         if bad:
             raise ValueError(f"drop_clients must be ids in 0..{self.clients - 1}, got {bad}")
+        if self.protocol == "ckks":
+            _check_ckks_options(self)
         if self.inputs is not None:
             self.inputs = check_inputs(self.inputs, self.clients, self.dim, self.bits, self.clip)
+            if self.protocol == "ckks":
+                self.inputs = self.inputs.astype(np.float64)
+
+
+def _check_ckks_options(spec: "RunSpec") -> None:
+    """Reject the masking-only options and set the CKKS clipping bound.
+
+    Without ``clip``, drawn inputs lie in [-1, 1] and integer inputs below
+    2**bits, so the bound is 1.0 or 2**bits - 1. Float inputs need ``clip``.
+    """
+    for name, value, default in (("degree", spec.degree, None), ("active", spec.active, False),
+                                 ("naive_unmasking", spec.naive_unmasking, False)):
+        if value != default:
+            raise ValueError(f"{name} applies to the masking protocols, not to ckks; remove it")
+    if spec.deterministic:
+        raise ValueError("deterministic is not available for ckks, because SEAL generates the CKKS "
+                         "keys and cannot be seeded; remove it")
+    if spec.threshold is not None:
+        check_int("threshold", spec.threshold, minimum=1, maximum=spec.clients,
+                  hint="for ckks it is the fewest included clients whose sum the key holder decrypts")
+    if spec.clip is None:
+        integer_inputs = spec.inputs is not None and np.asarray(spec.inputs).dtype.kind in "ui"
+        if spec.inputs is None or integer_inputs:
+            spec.clip = float(2**spec.bits - 1) if integer_inputs else 1.0
+    else:
+        spec.clip = check_positive_float("clip", spec.clip)
 
 
 def check_inputs(inputs: Any, clients: int, dim: int, bits: int, clip: float | None) -> np.ndarray:
@@ -103,18 +133,24 @@ class RunOutcome:
     aggregate: np.ndarray | None
     """The decoded sum: integers for integer inputs, floats for float inputs."""
     correct: bool
-    """The protocol's integer sum equals the plaintext sum over ``result.included``."""
+    """The protocol's integer sum equals the plaintext sum over ``result.included``; for ckks,
+    ``max_abs_error <= error_bound``."""
+    max_abs_error: float | None = None
+    """ckks only: max |decrypted sum - float64 sum of the clipped inputs| over ``result.included``."""
+    error_bound: float | None = None
+    """ckks only: the predicted bound of :mod:`secagg.he.precision`."""
 
     def to_json_dict(self) -> dict[str, Any]:
         spec, config = self.spec, self.config
         report = self.report.to_json_dict()
-        plaintext_upload = packed_size(spec.dim, spec.bits)
+        # CKKS inputs are floats, compared with float32 at 4 bytes per parameter.
+        plaintext_upload = 4 * spec.dim if spec.protocol == "ckks" else packed_size(spec.dim, spec.bits)
         expansion = report["bytes"]["client_upload_mean"] / plaintext_upload
         return {
             "protocol": spec.protocol, "clients": spec.clients, "dim": spec.dim,
-            "bits": spec.bits, "modulus": config.modulus,
+            "bits": spec.bits, "modulus": getattr(config, "modulus", None),
             "threshold": getattr(config, "threshold", None),
-            "degree": _degree(config) if spec.protocol != "plaintext" else None,
+            "degree": _degree(config) if spec.protocol in ("secagg", "secagg+") else None,
             "active": spec.active,
             "included": self.result.included, "aborted": self.result.aborted,
             "abort_reason": _reason(self.result),
@@ -122,7 +158,18 @@ class RunOutcome:
                             "detail": e.detail} for e in self.result.exclusions],
             "bytes": report["bytes"], "expansion": expansion, "seconds": report["seconds"],
             "correct": self.correct, "seed": spec.seed, "deterministic": spec.deterministic,
+            "max_abs_error": self.max_abs_error, "error_bound": self.error_bound,
+            "ckks": _ckks_settings(config) if spec.protocol == "ckks" else None,
         }
+
+
+def _ckks_settings(config) -> dict[str, Any]:
+    parameters = config.parameters
+    return {"poly_modulus_degree": parameters.poly_modulus_degree,
+            "coeff_mod_bit_sizes": list(parameters.coeff_mod_bit_sizes),
+            "scale_bits": parameters.scale_bits, "clip": config.clip,
+            "key_holder": "authority" if config.authority else config.key_holder,
+            "min_clients": config.min_clients, "ciphertexts_per_client": config.ciphertexts_per_client}
 
 
 def _degree(config) -> int:
@@ -165,6 +212,8 @@ def choose_parameters(spec: RunSpec) -> tuple[int | None, int]:
 
 
 def draw_inputs(spec: RunSpec, generator: np.random.Generator) -> np.ndarray:
+    if spec.protocol == "ckks":
+        return generator.uniform(-spec.clip, spec.clip, size=(spec.clients, spec.dim))
     return generator.integers(0, 2**spec.bits, size=(spec.clients, spec.dim), dtype=np.uint64)
 
 
@@ -194,6 +243,14 @@ def run(spec: RunSpec) -> RunOutcome:
                               latency=spec.latency, deadline_s=spec.deadline_s, seed=spec.seed,
                               progress=spec.progress)
     aggregate, correct = None, False
+    if spec.protocol == "ckks":
+        from secagg.he.parties import measure_sum_error
+
+        if result.aborted:
+            return RunOutcome(spec, config, result, report, None, False)
+        max_abs_error, error_bound = measure_sum_error(config, result, inputs)
+        return RunOutcome(spec, config, result, report, result.aggregate, max_abs_error <= error_bound,
+                          max_abs_error, error_bound)
     if not result.aborted:
         expected = levels[result.included].sum(axis=0, dtype=np.uint64) % np.uint64(config.modulus)
         correct = bool(np.array_equal(result.aggregate, expected))
@@ -204,7 +261,7 @@ def run(spec: RunSpec) -> RunOutcome:
 
 
 def _encode(spec: RunSpec, inputs: np.ndarray, generator: np.random.Generator):
-    if inputs.dtype.kind != "f":
+    if inputs.dtype.kind != "f" or spec.protocol == "ckks":
         return None, inputs
     modulus = modulus_for(spec.clients, spec.bits)
     encoder = FixedPointEncoder.create(spec.clip, spec.bits, modulus, spec.clients)
@@ -214,6 +271,10 @@ def _encode(spec: RunSpec, inputs: np.ndarray, generator: np.random.Generator):
 
 def _build_parties(spec: RunSpec, levels: np.ndarray, rng: RandomSource | None):
     n = spec.clients
+    if spec.protocol == "ckks":
+        from secagg.he.parties import parties_for_spec
+
+        return parties_for_spec(spec, levels)
     if spec.protocol == "plaintext":
         from secagg.protocols.plaintext import PlaintextClient, PlaintextConfig, PlaintextServer
 

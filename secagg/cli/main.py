@@ -9,7 +9,7 @@ import sys
 import secagg
 
 
-SUBCOMMANDS = ("simulate", "bench",)
+SUBCOMMANDS = ("simulate", "bench", "fedavg", "attack",)
 """Modules under secagg.cli that each define ``add_parser(commands)``; they
 must import only the core dependencies at module level."""
 

@@ -26,7 +26,8 @@ def add_parser(commands) -> None:
                              "encoded at B bits (default: 16)")
     parser.add_argument("--threshold", type=int, metavar="T",
                         help="Shamir threshold (default: n/2+1 for SecAgg, 2n/3+1 active; "
-                             "the rule of Bell et al. for SecAgg+)")
+                             "the rule of Bell et al. for SecAgg+); for ckks, the fewest included "
+                             "clients whose sum the key holder decrypts (default: 2)")
     parser.add_argument("--degree", type=int, metavar="K",
                         help="SecAgg+ neighbours per client, even (default: the rule of Bell et al.)")
     parser.add_argument("--corrupted-fraction", type=float, default=0.05, metavar="G",
@@ -36,7 +37,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--drop-stage", type=int, default=2, choices=range(5), metavar="S",
                         help="round from which dropping clients send nothing: 0 AdvertiseKeys, "
                              "1 ShareKeys, 2 MaskedInputCollection, 3 ConsistencyCheck, "
-                             "4 Unmasking (default: 2)")
+                             "4 Unmasking (default: 2); for ckks, 0 key distribution, 1 and 2 "
+                             "ciphertext upload, 3 and 4 decryption")
     parser.add_argument("--drop-clients", type=_id_list, default=(), metavar="I,J,...",
                         help="comma-separated ids of clients that drop at --drop-stage")
     parser.add_argument("--active", action="store_true",
@@ -46,7 +48,12 @@ def add_parser(commands) -> None:
                              "floats are fixed-point encoded with --clip and --bits")
     parser.add_argument("--output", metavar="FILE.npy", help="write the aggregate as .npy")
     parser.add_argument("--clip", type=float, metavar="C",
-                        help="clipping range [-C, C] for float inputs")
+                        help="clipping range [-C, C] for float inputs; for ckks, clients clip to it "
+                             "and the parameters must fit N times C (default for ckks: 1, with "
+                             "drawn inputs uniform in [-C, C]; 2**B - 1 for integer inputs)")
+    parser.add_argument("--key-holder", type=_key_holder, default=0, metavar="ID|authority",
+                        help="ckks only: the client id that generates the keys and decrypts the "
+                             "sum, or 'authority' for an external key authority (default: 0)")
     parser.add_argument("--seed", type=int, metavar="X",
                         help="seed for drawn inputs and dropouts (keys still come from the OS)")
     parser.add_argument("--deterministic", action="store_true",
@@ -63,6 +70,15 @@ def _id_list(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+def _key_holder(text: str) -> int | str:
+    if text == "authority":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a client id or 'authority', got {text!r}") from None
+
+
 def _fail(message: str) -> int:
     print(f"secagg simulate: error: {message}", file=sys.stderr)
     return 2
@@ -76,9 +92,10 @@ def main(args: argparse.Namespace) -> int:
                        drop_clients=args.drop_clients, dropout_rate=args.dropout_rate,
                        inputs=inputs, clip=args.clip, seed=args.seed,
                        deterministic=args.deterministic, corrupted_fraction=args.corrupted_fraction,
+                       key_holder=args.key_holder,
                        progress=None if args.json else _print_round)
         outcome = run(spec)
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, ImportError) as error:
         return _fail(str(error))
 
     if args.output and outcome.aggregate is not None:
@@ -110,7 +127,14 @@ def _print_summary(doc: dict) -> None:
     status = f"aborted ({doc['abort_reason']})" if doc["aborted"] else "finished"
     print(f"{doc['protocol']}: {status}; {len(doc['included'])} of {doc['clients']} clients included; "
           f"correct: {doc['correct']}")
-    print(f"threshold {doc['threshold']}, degree {doc['degree']}, modulus 2^{doc['modulus'].bit_length() - 1}")
+    if doc["modulus"] is not None:
+        print(f"threshold {doc['threshold']}, degree {doc['degree']}, "
+              f"modulus 2^{doc['modulus'].bit_length() - 1}")
+    if doc["error_bound"] is not None:
+        ckks = doc["ckks"]
+        print(f"N {ckks['poly_modulus_degree']}, coeff_mod_bit_sizes {ckks['coeff_mod_bit_sizes']}, "
+              f"scale 2^{ckks['scale_bits']}, key holder {ckks['key_holder']}; max abs error "
+              f"{doc['max_abs_error']:.3g} (bound {doc['error_bound']:.3g})")
     print(f"client upload mean {size['client_upload_mean']:.0f} B (expansion {doc['expansion']:.3f}x), "
           f"download mean {size['client_download_mean']:.0f} B")
     seconds = doc["seconds"]

@@ -42,5 +42,7 @@ class ClientContext:
     """Shares this client holds, by owner: (self-mask seed share, mask key share)."""
     signed_survivors: list[int] | None = None
     revealed: dict[int, ShareKind] = field(default_factory=dict)
+    channel_secrets: dict[int, bytes] = field(default_factory=dict, repr=False)
+    """AES-GCM keys agreed with each peer in round 1, reused to decrypt in round 2."""
     misbehaving: dict[int, str] = field(default_factory=dict)
     """Peers whose round-1 ciphertext failed, with the reason."""

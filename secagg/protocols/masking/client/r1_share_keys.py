@@ -48,6 +48,7 @@ def handle(ctx: ClientContext, data: bytes) -> bytes:
         key = key_agreement.agree_and_derive(
             ctx.channel_keys, ctx.peers[holder].channel,
             KeyPurpose.CHANNEL_KEY, session_id, own, holder)
+        ctx.channel_secrets[holder] = key
         plaintext = messages.share_plaintext(own, holder, seed_share, key_share)
         ciphertexts[holder] = aead.encrypt(key, plaintext, session_id=session_id, sender=own,
                                            recipient=holder, round_index=int(Round.SHARE_KEYS),

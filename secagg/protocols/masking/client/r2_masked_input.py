@@ -51,8 +51,10 @@ def handle(ctx: ClientContext, data: bytes) -> bytes:
 
 def _store_share(ctx: ClientContext, sender: int, ciphertext: bytes) -> None:
     own = ctx.client_id
-    key = key_agreement.agree_and_derive(ctx.channel_keys, ctx.peers[sender].channel,
-                                         KeyPurpose.CHANNEL_KEY, ctx.session_id, own, sender)
+    key = ctx.channel_secrets.get(sender)
+    if key is None:
+        key = key_agreement.agree_and_derive(ctx.channel_keys, ctx.peers[sender].channel,
+                                             KeyPurpose.CHANNEL_KEY, ctx.session_id, own, sender)
     try:
         plaintext = aead.decrypt(key, ciphertext, session_id=ctx.session_id, sender=sender,
                                  recipient=own, round_index=int(Round.SHARE_KEYS))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from secagg.primitives.shamir import Share
 from secagg.protocols.base import AbortReason, Exclusion, ExclusionReason, Round
 from secagg.protocols.masking.config import MaskingConfig
 from secagg.protocols.masking.messages import AdvertisedKeys, ShareKind
@@ -38,7 +39,7 @@ class ServerContext:
     """U3: clients whose masked input is in ``total``."""
     signatures: dict[int, bytes] = field(default_factory=dict)
     """U4: round-3 signatures by client (active variant)."""
-    responses: dict[int, dict[int, tuple[ShareKind, bytes]]] = field(default_factory=dict)
+    responses: dict[int, dict[int, tuple[ShareKind, Share]]] = field(default_factory=dict)
     """U5: revealed shares by responder, then owner."""
     exclusions: list[Exclusion] = field(default_factory=list)
     received: set[int] = field(default_factory=set)

@@ -32,28 +32,29 @@ def receive(ctx: ServerContext, sender: int, data: bytes) -> None:
     owners = (ctx.neighbours[sender] & set(ctx.ciphertexts)) | {sender}
     accepted = {}
     for owner, kind, share_bytes in entries:
-        problem = _check_entry(ctx, sender, owners, owner, kind, share_bytes)
+        share, problem = _check_entry(ctx, sender, owners, owner, kind, share_bytes)
         if problem:
             ctx.exclude(sender, Round.UNMASKING, ExclusionReason.INVALID_CONTENT, problem)
             return
-        accepted[owner] = (kind, share_bytes)
+        accepted[owner] = (kind, share)
     ctx.responses[sender] = accepted
 
 
 def _check_entry(ctx: ServerContext, sender: int, owners: set[int], owner: int,
-                 kind: ShareKind, share_bytes: bytes) -> str:
+                 kind: ShareKind, share_bytes: bytes) -> tuple[shamir.Share | None, str]:
+    """Parse one revealed share; return it and an empty string, or None and the problem."""
     if owner not in owners:
-        return f"revealed a share of client {owner}, whose shares it does not hold"
+        return None, f"revealed a share of client {owner}, whose shares it does not hold"
     expected = ShareKind.SELF_MASK_SEED if owner in ctx.masked_senders else ShareKind.MASK_KEY
     if kind is not expected:
-        return f"revealed the {kind.name} share of client {owner}, expected {expected.name}"
+        return None, f"revealed the {kind.name} share of client {owner}, expected {expected.name}"
     try:
         share = shamir.Share.from_bytes(share_bytes)
     except WireFormatError as error:
-        return f"share of client {owner} is malformed: {error}"
+        return None, f"share of client {owner} is malformed: {error}"
     if (share.x, share.threshold, share.secret_nbytes) != (sender + 1, ctx.config.threshold, SECRET_BYTES):
-        return f"share of client {owner} has the wrong x-coordinate, threshold or length"
-    return ""
+        return None, f"share of client {owner} has the wrong x-coordinate, threshold or length"
+    return share, ""
 
 
 def close(ctx: ServerContext) -> np.ndarray:
@@ -84,15 +85,30 @@ def close(ctx: ServerContext) -> np.ndarray:
 
 
 def _reconstruct(ctx: ServerContext, owners: list[int]) -> list[bytes]:
+    """Reconstruct each owner's secret from the shares of its largest sharing.
+
+    Every honest holder's share of one secret carries the same sharing id, so
+    shares with another id (from another session, or forged) are outvoted:
+    their responders are excluded and the rest reconstruct the secret.
+    """
     share_sets = []
     for owner in owners:
-        shares = [shamir.Share.from_bytes(response[owner][1])
-                  for response in ctx.responses.values() if owner in response]
-        if len(shares) < ctx.config.threshold:
+        by_sharing: dict[bytes, list[tuple[int, shamir.Share]]] = {}
+        for responder, response in ctx.responses.items():
+            if owner in response:
+                share = response[owner][1]
+                by_sharing.setdefault(share.sharing_id, []).append((responder, share))
+        groups = sorted(by_sharing.values(), key=len, reverse=True)
+        chosen = groups[0] if groups else []
+        for group in groups[1:]:
+            for responder, _ in group:
+                ctx.exclude(responder, Round.UNMASKING, ExclusionReason.INVALID_CONTENT,
+                            f"revealed a share of client {owner} from another sharing")
+        if len(chosen) < ctx.config.threshold:
             raise ServerAbort(AbortReason.RECONSTRUCTION_FAILED,
-                              f"{len(shares)} shares of client {owner}, threshold "
+                              f"{len(chosen)} consistent shares of client {owner}, threshold "
                               f"{ctx.config.threshold}")
-        share_sets.append(shares)
+        share_sets.append([share for _, share in chosen])
     try:
         return shamir.reconstruct_many(share_sets)
     except ValueError as error:
