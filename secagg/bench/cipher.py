@@ -80,3 +80,22 @@ def cold_and_warm_kernel_seconds() -> dict:
                                  text=True, check=True).stdout.split()
             results[label] = {"first_call_s": float(out[0]), "steady_call_s": float(out[1])}
     return results
+
+
+def shamir_seconds(parties: int = 1000, threshold: int = 500, repeats: int = 20) -> dict:
+    """Return the best split and reconstruct times for one 32-byte secret."""
+    from secagg.primitives import shamir
+
+    secret = os.urandom(32)
+    shares = shamir.split(secret, threshold, parties)
+    shamir.reconstruct(shares[:threshold])
+    split_s = reconstruct_s = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        shares = shamir.split(secret, threshold, parties)
+        split_s = min(split_s, time.perf_counter() - start)
+        start = time.perf_counter()
+        assert shamir.reconstruct(shares[-threshold:]) == secret
+        reconstruct_s = min(reconstruct_s, time.perf_counter() - start)
+    return {"parties": parties, "threshold": threshold, "split_s": split_s,
+            "reconstruct_s": reconstruct_s}

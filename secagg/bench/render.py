@@ -53,6 +53,11 @@ def _cipher_section(cipher: dict) -> list[str]:
               f"{_ms(kernels['cold_cache']['first_call_s'])} with an empty Numba cache "
               f"(compilation), {_ms(kernels['warm_cache']['first_call_s'])} with the cache filled; "
               f"steady state {_ms(kernels['warm_cache']['steady_call_s'])}.", ""]
+    sharing = cipher["shamir"]
+    lines += [f"Shamir, one 32-byte secret to {sharing['parties']} parties with t = "
+              f"{sharing['threshold']}: split {_ms(sharing['split_s'])}, reconstruct from "
+              f"{sharing['threshold']} shares {_ms(sharing['reconstruct_s'])} (best of 20; the "
+              "Lagrange coefficients are computed on the first reconstruction and cached).", ""]
     return lines
 
 

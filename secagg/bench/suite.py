@@ -43,6 +43,7 @@ def run_suite(quick: bool = False, log: Callable[[str], None] = print) -> dict:
         "expansion": [cipher.expansion_throughput(m) for m in (2**32, 2**32 - 5, 2**33)],
         "x25519_exchange_s": cipher.x25519_exchange_seconds(),
         "kernels": cipher.cold_and_warm_kernel_seconds(),
+        "shamir": cipher.shamir_seconds(),
     }
     for row in results["cipher"]["expansion"]:
         row["ratio_to_keystream"] = row["output_bytes_per_s"] / raw
