@@ -69,6 +69,8 @@ class RunSpec:
             raise ValueError(f"drop_clients must be ids in 0..{self.clients - 1}, got {bad}")
         if self.protocol == "ckks":
             _check_ckks_options(self)
+        elif self.key_holder != 0:
+            raise ValueError(f"key_holder applies to ckks only, not to {self.protocol}; remove it")
         if self.inputs is not None:
             self.inputs = check_inputs(self.inputs, self.clients, self.dim, self.bits, self.clip)
             if self.protocol == "ckks":
@@ -158,6 +160,7 @@ class RunOutcome:
                             "detail": e.detail} for e in self.result.exclusions],
             "bytes": report["bytes"], "expansion": expansion, "seconds": report["seconds"],
             "correct": self.correct, "seed": spec.seed, "deterministic": spec.deterministic,
+            "estimated_wall_clock_s": report["estimated_wall_clock_s"],
             "max_abs_error": self.max_abs_error, "error_bound": self.error_bound,
             "ckks": _ckks_settings(config) if spec.protocol == "ckks" else None,
         }

@@ -100,3 +100,25 @@ def test_text_output_shows_rounds(capsys):
     out = capsys.readouterr().out
     assert "round 4 UNMASKING" in out
     assert "correct: True" in out
+
+
+def test_network_model_reports_wall_clock(capsys):
+    code, doc = run_json(capsys, "--protocol", "secagg", "--clients", "6", "--dim", "100",
+                         "--latency-ms", "30", "--deadline", "5")
+    assert code == 0
+    assert doc["correct"] is True
+    assert doc["estimated_wall_clock_s"]["total"] > 4 * 0.03
+
+
+def test_deadline_drops_slow_uploads(capsys):
+    # 100,000 elements at 19 bits is about 240 kB: 1.9 s at 1 Mbit/s, past a 1 s deadline.
+    code, doc = run_json(capsys, "--protocol", "secagg", "--clients", "6", "--dim", "100000",
+                         "--latency-ms", "10", "--uplink-mbps", "1", "--deadline", "1")
+    assert code == 0
+    assert doc["aborted"] is True
+    assert doc["abort_reason"].startswith("TOO_FEW_CLIENTS: MASKED_INPUT_COLLECTION")
+
+
+def test_deadline_without_network_model_exits_2(capsys):
+    assert main(["simulate", "--clients", "6", "--dim", "5", "--deadline", "1"]) == 2
+    assert "--deadline needs the network model" in capsys.readouterr().err

@@ -59,6 +59,16 @@ def add_parser(commands) -> None:
     parser.add_argument("--deterministic", action="store_true",
                         help="also draw keys and masks from --seed: reproducible and insecure, "
                              "for tests only")
+    parser.add_argument("--latency-ms", type=float, metavar="L",
+                        help="turn on the network model: one-way latency per message in "
+                             "milliseconds; the JSON then has estimated_wall_clock_s")
+    parser.add_argument("--uplink-mbps", type=float, default=10.0, metavar="U",
+                        help="network model: client upload bandwidth in Mbit/s (default: 10)")
+    parser.add_argument("--downlink-mbps", type=float, default=50.0, metavar="D",
+                        help="network model: client download bandwidth in Mbit/s (default: 50)")
+    parser.add_argument("--deadline", type=float, metavar="S",
+                        help="network model: seconds after a round opens by which a message "
+                             "must arrive; later senders count as dropped (needs --latency-ms)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=main)
 
@@ -87,12 +97,14 @@ def _fail(message: str) -> int:
 def main(args: argparse.Namespace) -> int:
     try:
         inputs = _load_inputs(args.inputs)
+        latency = _latency_model(args)
         spec = RunSpec(args.protocol, args.clients, args.dim, args.bits, threshold=args.threshold,
                        degree=args.degree, active=args.active, drop_stage=args.drop_stage,
                        drop_clients=args.drop_clients, dropout_rate=args.dropout_rate,
                        inputs=inputs, clip=args.clip, seed=args.seed,
                        deterministic=args.deterministic, corrupted_fraction=args.corrupted_fraction,
                        key_holder=args.key_holder,
+                       latency=latency, deadline_s=args.deadline,
                        progress=None if args.json else _print_round)
         outcome = run(spec)
     except (ValueError, TypeError, OSError, ImportError) as error:
@@ -106,6 +118,25 @@ def main(args: argparse.Namespace) -> int:
     else:
         _print_summary(document)
     return 0
+
+
+def _latency_model(args: argparse.Namespace):
+    """Return the network model the options ask for, or None."""
+    if args.latency_ms is None:
+        if args.deadline is not None:
+            raise ValueError("--deadline needs the network model: add --latency-ms")
+        return None
+    from secagg.network.latency import LatencyModel, Link
+
+    for name in ("latency_ms", "uplink_mbps", "downlink_mbps"):
+        value = getattr(args, name)
+        if not value >= 0 or (name != "latency_ms" and value == 0):
+            raise ValueError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+    if args.deadline is not None and not args.deadline > 0:
+        raise ValueError(f"--deadline must be a positive number of seconds, got {args.deadline}")
+    latency_s = args.latency_ms / 1e3
+    return LatencyModel(uplink=Link(latency_s, args.uplink_mbps * 1e6 / 8),
+                        downlink=Link(latency_s, args.downlink_mbps * 1e6 / 8))
 
 
 def _load_inputs(path: str | None):
