@@ -127,6 +127,14 @@ def test_invalid_options_exit_2(args, message):
     assert message in lines[0]
 
 
+def test_key_holder_rejected_for_masking(capsys):
+    code = main(["simulate", "--protocol", "secagg", "--clients", "4", "--dim", "5",
+                 "--key-holder", "authority"])
+
+    assert code == 2
+    assert "key_holder applies to ckks only, not to secagg" in capsys.readouterr().err
+
+
 def test_stdout_is_only_json_when_chunking():
     result = subprocess.run([sys.executable, "-m", "secagg.cli.main", "simulate", "--protocol", "ckks",
                              "--clients", "3", "--dim", "9000", "--seed", "1", "--json"],
