@@ -119,13 +119,15 @@ class CkksServer:
             self._exclude(sender, ExclusionReason.MALFORMED, f"message is {type(message).__name__}, not bytes")
             return
 
+        if type(message) is not bytes:
+            message = bytes(message)  # a copy only for bytearray; an upload is megabytes
         try:
             if self._round is Round.ADVERTISE_KEYS:
-                self._receive_contexts(bytes(message))
+                self._receive_contexts(message)
             elif self._round is Round.MASKED_INPUT_COLLECTION:
-                self._receive_ciphertext(sender, bytes(message))
+                self._receive_ciphertext(sender, message)
             else:
-                self._receive_sum(bytes(message))
+                self._receive_sum(message)
         except _Rejected as rejected:
             self._exclude(sender, rejected.reason, rejected.detail)
             return
