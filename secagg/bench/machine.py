@@ -47,4 +47,5 @@ def describe() -> dict:
         "versions": {name: _version(name) for name in
                      ("secagg", "numpy", "numba", "cryptography", "tenseal", "torch", "flwr")},
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }

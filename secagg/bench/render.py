@@ -27,7 +27,8 @@ def markdown(results: dict, command: str = COMMAND) -> str:
         "Every number below was measured in that one run.", "",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}",
         f"- Software: Python {machine['python']}, {machine['openssl']}, {versions}",
-        f"- Date: {machine['date']}", "",
+        f"- Date: {machine['date']}; load average when the run started: "
+        f"{machine.get('load_average_1min')}", "",
     ]
     lines += _cipher_section(results["cipher"])
     lines += _client_section(results["client"])
