@@ -206,3 +206,35 @@ def test_client_rejects_input_out_of_range():
         MaskingClient(config, 0, np.array([1, 2]))
     with pytest.raises(TypeError, match="FixedPointEncoder"):
         MaskingClient(config, 0, np.array([0.5, 1.0, 2.0]))
+
+
+def advance_to(round_, active=False):
+    """Run a SecAgg round by round until client 0 expects the server message of ``round_``."""
+    config, clients, server, inputs = build(n=6, t=4, active=active)
+    outgoing = {c.client_id: c.start() for c in clients}
+    while clients[0].round is not round_:
+        for sender, message in outgoing.items():
+            server.receive(sender, message)
+        requests = server.close_round()
+        if clients[0].round is round_:
+            return clients[0], requests[0]
+        outgoing = {cid: clients[cid].handle(message) for cid, message in requests.items()}
+    for sender, message in outgoing.items():
+        server.receive(sender, message)
+    return clients[0], server.close_round()[0]
+
+
+CLIENT_ROUNDS = [(Round.SHARE_KEYS, False), (Round.MASKED_INPUT_COLLECTION, False),
+                 (Round.UNMASKING, False), (Round.CONSISTENCY_CHECK, True), (Round.UNMASKING, True)]
+
+
+@pytest.mark.parametrize("round_, active", CLIENT_ROUNDS)
+@pytest.mark.parametrize("mangle", ["truncate", "random", "extend", "empty"])
+def test_client_state_rejects_bad_bytes(round_, active, mangle):
+    client, genuine = advance_to(round_, active)
+    assert client.round is round_
+    bad = {"truncate": genuine[:-3], "extend": genuine + b"\x00", "empty": b"",
+           "random": np.random.default_rng(1).integers(0, 256, len(genuine), dtype=np.uint8).tobytes()}[mangle]
+    assert client.handle(bad) is None
+    assert client.aborted
+    assert client.abort_detail.startswith(f"round {round_.name}")
