@@ -20,15 +20,16 @@ kernel adds it into the chunk of ``total``:
   produces them.
 - Other R: rejection sampling makes the position of element i unknowable
   without reading the fields before it. Each stream keeps its cipher and its
-  unconsumed candidates between chunks; a kernel filters each stream's
-  candidates into a row of accepted values in parallel over the streams, and
-  a second kernel sums the rows into the chunk in parallel over elements.
+  unconsumed candidates between chunks, and one kernel pass reads its fields,
+  skips those >= R and adds the rest into the chunk. In parallel, each core
+  adds its share of the streams into a private row, and the rows are summed
+  into the chunk at the end.
 
 The parallel kernels run only for large jobs (see :func:`accumulate`).
 Either way each element of ``total`` is written by one core, so results are
-bit-identical for any core count. Extra memory is O(chunk x batch), plus a
-cipher context per stream on the rejection path, and does not grow with the
-vector.
+bit-identical for any core count. Extra memory is O(chunk x cores) plus
+one keystream buffer per batch of streams, and does not grow with the vector
+or the number of streams.
 
 NOTE: ``cryptography`` 48 holds the GIL during ``update_into`` (measured:
 two Python threads encrypt no faster than one), so the AES keystream is
@@ -37,6 +38,7 @@ produced on one core and only the Numba kernels use all cores.
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple, Sequence
 
 import numba
@@ -76,8 +78,9 @@ def accumulate(total: np.ndarray, streams: Sequence[MaskStream], modulus: int, *
 
     ``total`` must be a writeable, C-contiguous uint64 vector with elements
     below ``modulus``. ``parallel`` spreads the kernels over Numba's threads;
-    None chooses it when more than one thread is available and the job has
-    at least :data:`PARALLEL_MIN_WORK` stream elements. The result does not
+    None chooses it when more than one thread is available, the job has at
+    least :data:`PARALLEL_MIN_WORK` stream elements and the cores are idle
+    (the 1-minute load average is below the thread count minus 0.5). The result does not
     depend on ``chunk``, ``parallel`` or the number of threads.
     """
     modulus = check_int("modulus", modulus, minimum=2, maximum=2**MAX_WIDTH)
@@ -90,12 +93,30 @@ def accumulate(total: np.ndarray, streams: Sequence[MaskStream], modulus: int, *
         return
 
     if parallel is None:
-        parallel = numba.get_num_threads() > 1 and len(streams) * total.size >= PARALLEL_MIN_WORK
+        parallel = _parallel_pays(len(streams) * total.size)
     width = bit_width(modulus)
     if modulus == 1 << width:
         _accumulate_power_of_two(total, streams, width, chunk - chunk % 128, parallel)
     else:
         _accumulate_rejection(total, streams, modulus, width, chunk - chunk % 64, parallel)
+
+
+def _parallel_pays(work: int) -> bool:
+    """Return True if the parallel kernels are likely faster for ``work`` stream elements.
+
+    They need a large job and idle cores. On a machine whose other processes
+    already keep the cores busy, Numba's threads wait for one another and
+    the parallel kernels ran 10 to 50 times slower than the serial ones in
+    measurements on a 2-core machine.
+    """
+    threads = numba.get_num_threads()
+    if threads < 2 or work < PARALLEL_MIN_WORK:
+        return False
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not available on Windows
+        return True
+    return busy < threads - 0.5
 
 
 def accumulate_reference(total: np.ndarray, streams: Sequence[MaskStream], modulus: int) -> None:
@@ -235,22 +256,6 @@ def _accumulate_power_of_two(total, streams, width, chunk, parallel) -> None:
 # Other moduli: rejection sampling ------------------------------------------------------
 
 @numba.njit(cache=True, nogil=True)
-def _keep_accepted(row, filled, candidates, modulus):
-    """Append candidates below ``modulus`` to ``row[filled:]`` until it is full.
-
-    Returns the new fill and the number of candidates consumed.
-    """
-    index = 0
-    while index < candidates.shape[0] and filled < row.shape[0]:
-        value = np.uint64(candidates[index])
-        index += 1
-        if value < modulus:
-            row[filled] = value
-            filled += 1
-    return filled, index
-
-
-@numba.njit(cache=True, nogil=True)
 def _field(words, index, width):
     """Return bit field ``index`` of ``width`` bits of a little-endian word array."""
     bit = np.uint64(index) * np.uint64(width)
@@ -262,91 +267,103 @@ def _field(words, index, width):
 
 
 @numba.njit(cache=True, nogil=True)
-def _fields_range(words, first, width, out):
-    """Write fields ``first .. first + out.size - 1`` of ``words`` into ``out``."""
-    for i in range(out.shape[0]):
-        out[i] = _field(words, first + i, width)
+def _add_candidate(part, fill, value, modulus, negate):
+    """Add an accepted candidate at ``part[fill]`` modulo ``modulus``."""
+    if negate and value != 0:
+        value = modulus - value
+    updated = part[fill] + value
+    if updated >= modulus:
+        updated -= modulus
+    part[fill] = updated
 
 
 @numba.njit(cache=True, nogil=True)
-def _keep_accepted_row(rows, filled, words, width, counts, used, modulus, s):
-    row = rows[s]
-    fill = filled[s]
+def _add_accepted_values(part, fill, values, modulus, negate):
+    """Add the values below ``modulus`` at ``part[fill:]`` until it is full.
+
+    Returns the new fill and the number of values consumed.
+    """
     index = 0
-    while index < counts[s] and fill < row.shape[0]:
-        if width == 32:
-            value = np.uint64(words[s, index])
-        else:
-            value = _field(words[s], index, width)
+    while index < values.shape[0] and fill < part.shape[0]:
+        value = np.uint64(values[index])
         index += 1
         if value < modulus:
-            row[fill] = value
+            _add_candidate(part, fill, value, modulus, negate)
             fill += 1
-    filled[s] = fill
-    used[s] = index
+    return fill, index
 
 
 @numba.njit(cache=True, nogil=True)
-def _keep_accepted_serial(rows, filled, words, width, counts, used, modulus):
-    """Filter each stream's keystream fields straight into its row.
+def _add_accepted_fields(part, fill, words, width, count, modulus, negate):
+    """Like :func:`_add_accepted_values`, reading the first ``count`` fields of a keystream.
 
-    ``words`` holds each stream's keystream as 32-bit words when ``width`` is
-    32, and as 64-bit words otherwise.
+    ``words`` is the keystream as 32-bit words when ``width`` is 32, and as
+    64-bit words otherwise.
     """
-    for s in range(rows.shape[0]):
-        _keep_accepted_row(rows, filled, words, width, counts, used, modulus, s)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _keep_accepted_parallel(rows, filled, words, width, counts, used, modulus):
-    """Run :func:`_keep_accepted_serial` with the rows spread over the cores."""
-    for s in numba.prange(rows.shape[0]):
-        _keep_accepted_row(rows, filled, words, width, counts, used, modulus, s)
-
-
-@numba.njit(cache=True, nogil=True)
-def _add_rows_block(target, rows, signs, modulus, first, last):
-    for s in range(rows.shape[0]):
-        negate = signs[s] < 0
-        for i in range(first, last):
-            value = rows[s, i]
-            if negate and value != 0:
-                value = modulus - value
-            updated = target[i] + value
-            if updated >= modulus:
-                updated -= modulus
-            target[i] = updated
+    index = 0
+    while index < count and fill < part.shape[0]:
+        if width == 32:
+            value = np.uint64(words[index])
+        else:
+            value = _field(words, index, width)
+        index += 1
+        if value < modulus:
+            _add_candidate(part, fill, value, modulus, negate)
+            fill += 1
+    return fill, index
 
 
 @numba.njit(cache=True, nogil=True)
-def _add_rows_serial(target, rows, signs, modulus):
-    """Add ``sign * row`` of every row into ``target`` modulo ``modulus``."""
-    count = target.shape[0]
-    for block in range((count + _BLOCK - 1) // _BLOCK):
-        first = block * _BLOCK
-        _add_rows_block(target, rows, signs, modulus, first, min(first + _BLOCK, count))
+def _add_accepted_group(partials, fills, words, width, counts, used, signs, modulus, group):
+    """Filter and add the fields of streams ``group, group + groups, ...`` into ``partials[group]``."""
+    groups = partials.shape[0]
+    part = partials[group]
+    for s in range(group, words.shape[0], groups):
+        if counts[s] > 0:
+            fill, consumed = _add_accepted_fields(part, fills[s], words[s], width, counts[s],
+                                                  modulus, signs[s] < 0)
+            fills[s] = fill
+            used[s] = consumed
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_accepted_serial(partials, fills, words, width, counts, used, signs, modulus):
+    """Filter and add every stream's fields; stream ``s`` adds into ``partials[s % groups]``."""
+    for group in range(partials.shape[0]):
+        _add_accepted_group(partials, fills, words, width, counts, used, signs, modulus, group)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _add_rows_parallel(target, rows, signs, modulus):
-    """Run :func:`_add_rows_serial` with the blocks spread over the cores."""
+def _add_accepted_parallel(partials, fills, words, width, counts, used, signs, modulus):
+    """Run :func:`_add_accepted_serial` with the groups of streams spread over the cores."""
+    for group in numba.prange(partials.shape[0]):
+        _add_accepted_group(partials, fills, words, width, counts, used, signs, modulus, group)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _sum_partials(target, partials, modulus):
+    """Add every row of ``partials`` into ``target`` modulo ``modulus``."""
     count = target.shape[0]
     for block in numba.prange((count + _BLOCK - 1) // _BLOCK):
-        first = block * _BLOCK
-        _add_rows_block(target, rows, signs, modulus, first, min(first + _BLOCK, count))
+        for i in range(block * _BLOCK, min((block + 1) * _BLOCK, count)):
+            updated = target[i]
+            for group in range(partials.shape[0]):
+                updated += partials[group, i]
+                if updated >= modulus:
+                    updated -= modulus
+            target[i] = updated
 
 
 class _RejectionBatch:
     """Ciphers and unconsumed candidates of a batch of streams, kept between chunks."""
 
-    def __init__(self, batch: list[MaskStream], width: int, modulus: int, span: int,
-                 parallel: bool):
-        self.parallel = parallel
+    def __init__(self, batch: list[MaskStream], width: int, modulus: int, span: int, groups: int):
         self.ciphers = [_cipher(s.seed, s.domain) for s in batch]
         self.signs = np.array([s.sign for s in batch], dtype=np.int8)
         self.width = width
         self.modulus = np.uint64(modulus)
         self.acceptance = modulus / float(1 << width)
+        self.groups = groups
         self.carry = [np.empty(0, dtype=np.uint64) for _ in batch]
         self.keystreams = _KeystreamBuffer(self._fields_for(span) * width // 8)
 
@@ -355,56 +372,73 @@ class _RejectionBatch:
         fields = int(needed / self.acceptance * 1.02) + 64
         return fields + (-fields % 64)  # keeps every keystream request byte aligned
 
-    def fill(self, rows: np.ndarray) -> None:
-        """Write each stream's next ``rows.shape[1]`` elements into its row."""
-        count = rows.shape[1]
-        filled = np.zeros(len(self.ciphers), dtype=np.int64)
-        for s, carry in enumerate(self.carry):
-            filled[s], used = _keep_accepted(rows[s], 0, carry, self.modulus)
-            self.carry[s] = carry[used:]
+    def add_into(self, partials: np.ndarray) -> None:
+        """Add each stream's next ``partials.shape[1]`` elements into its group's row."""
+        count = partials.shape[1]
+        streams = len(self.ciphers)
+        fills = np.zeros(streams, dtype=np.int64)
+        for s in range(streams):
+            fills[s], used = _add_accepted_values(partials[s % self.groups], 0, self.carry[s],
+                                                  self.modulus, self.signs[s] < 0)
+            self.carry[s] = self.carry[s][used:]
 
         fields = self._fields_for(count)
-        counts = np.zeros(len(self.ciphers), dtype=np.int64)
+        counts = np.zeros(streams, dtype=np.int64)
         for s, cipher in enumerate(self.ciphers):
-            if filled[s] < count:
+            if fills[s] < count:
                 counts[s] = fields
                 self.keystreams.fill(s, cipher, fields * self.width // 8)
-        words = self.keystreams.rows(np.dtype("<u4") if self.width == 32 else np.uint64,
-                                     len(self.ciphers))
+        words = self.keystreams.rows(np.dtype("<u4") if self.width == 32 else np.uint64, streams)
         used = np.zeros_like(counts)
-        keep = _keep_accepted_parallel if self.parallel else _keep_accepted_serial
-        keep(rows, filled, words, self.width, counts, used, self.modulus)
+        add = _add_accepted_parallel if self.groups > 1 else _add_accepted_serial
+        add(partials, fills, words, self.width, counts, used, self.signs, self.modulus)
 
-        for s in range(len(self.ciphers)):
+        for s in range(streams):
             if counts[s]:
-                self.carry[s] = self._leftover(s, int(used[s]), int(counts[s]))
-            while filled[s] < count:
-                self._top_up(s, rows[s], filled)
+                self.carry[s] = self._leftover(words[s], int(used[s]), int(counts[s]))
+            while fills[s] < count:
+                self._top_up(s, partials[s % self.groups], fills)
 
-    def _leftover(self, s: int, first: int, last: int) -> np.ndarray:
-        """Return stream ``s``'s unconsumed fields ``first .. last - 1`` as values."""
+    def _leftover(self, words: np.ndarray, first: int, last: int) -> np.ndarray:
+        """Return the unconsumed fields ``first .. last - 1`` of one stream as values."""
         if self.width == 32:
-            return self.keystreams.rows(np.dtype("<u4"), s + 1)[s, first:last].astype(np.uint64)
+            return words[first:last].astype(np.uint64)
         out = np.empty(last - first, dtype=np.uint64)
-        _fields_range(self.keystreams.rows(np.uint64, s + 1)[s], first, self.width, out)
+        _fields_range(words, first, self.width, out)
         return out
 
-    def _top_up(self, s: int, row: np.ndarray, filled: np.ndarray) -> None:
-        fields = self._fields_for(row.size - filled[s])
+    def _top_up(self, s: int, part: np.ndarray, fills: np.ndarray) -> None:
+        fields = self._fields_for(part.size - fills[s])
         keystream = self.ciphers[s].update(bytes(fields * self.width // 8))
         candidates = np.concatenate([self.carry[s], unpack_stream(keystream, self.width, fields)])
-        filled[s], used = _keep_accepted(row, filled[s], candidates, self.modulus)
+        fills[s], used = _add_accepted_values(part, fills[s], candidates, self.modulus,
+                                              self.signs[s] < 0)
         self.carry[s] = candidates[used:]
 
 
+@numba.njit(cache=True, nogil=True)
+def _fields_range(words, first, width, out):
+    """Write fields ``first .. first + out.size - 1`` of ``words`` into ``out``."""
+    for i in range(out.shape[0]):
+        out[i] = _field(words, first + i, width)
+
+
 def _accumulate_rejection(total, streams, modulus, width, chunk, parallel) -> None:
-    add_rows = _add_rows_parallel if parallel else _add_rows_serial
+    # In parallel, each core sums its share of the streams into its own row and
+    # the rows are added at the end of the chunk; serially the chunk of
+    # ``total`` itself is the only row.
+    groups = min(numba.get_num_threads(), _BATCH) if parallel else 1
     span = min(chunk, total.size)
-    rows = np.empty((_BATCH, span), dtype=np.uint64)
+    partials = np.zeros((groups, span), dtype=np.uint64) if parallel else None
+    modulus_u64 = np.uint64(modulus)
     for b in range(0, len(streams), _BATCH):
-        batch = _RejectionBatch(streams[b:b + _BATCH], width, modulus, span, parallel)
-        used_rows = rows[:len(batch.ciphers)]
+        batch = _RejectionBatch(streams[b:b + _BATCH], width, modulus, span, groups)
         for a in range(0, total.size, span):
             count = min(span, total.size - a)
-            batch.fill(used_rows[:, :count])
-            add_rows(total[a:a + count], used_rows[:, :count], batch.signs, batch.modulus)
+            if parallel:
+                rows = partials[:, :count]
+                rows.fill(0)
+                batch.add_into(rows)
+                _sum_partials(total[a:a + count], rows, modulus_u64)
+            else:
+                batch.add_into(total[a:a + count].reshape(1, count))

@@ -72,12 +72,13 @@ def test_kernels_match_python_paths():
         me._add_fields_serial(a, words, signs, width)
         me._add_fields_serial.py_func(b, words, signs, width)
         assert np.array_equal(a, b)
-    rows = rng.integers(0, 1000, (3, 500), dtype=np.uint64)
-    a = rng.integers(0, 1000, 500, dtype=np.uint64)
-    b = a.copy()
-    me._add_rows_serial(a, rows, signs, np.uint64(1000))
-    me._add_rows_serial.py_func(b, rows, signs, np.uint64(1000))
-    assert np.array_equal(a, b)
+    values = rng.integers(0, 1024, 700, dtype=np.uint64)
+    for negate in (False, True):
+        a = rng.integers(0, 1000, 500, dtype=np.uint64)
+        b = a.copy()
+        assert me._add_accepted_values(a, 3, values, np.uint64(1000), negate) == \
+            me._add_accepted_values.py_func(b, 3, values, np.uint64(1000), negate)
+        assert np.array_equal(a, b)
 
 
 def test_rejects_bad_total():
