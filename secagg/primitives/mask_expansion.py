@@ -25,7 +25,7 @@ kernel adds it into the chunk of ``total``:
   adds its share of the streams into a private row, and the rows are summed
   into the chunk at the end.
 
-The parallel kernels run only for large jobs (see :func:`accumulate`).
+The parallel kernels run only for large jobs on idle cores (see :func:`accumulate`).
 Either way each element of ``total`` is written by one core, so results are
 bit-identical for any core count. Extra memory is O(chunk x cores) plus
 one keystream buffer per batch of streams, and does not grow with the vector
