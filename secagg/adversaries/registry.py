@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from secagg.adversaries.report import ALL_CASES, PROTOCOLS, AttackReport, AttackSpec
+from secagg.adversaries.report import ALL_CASES, CKKS, MASKING_PROTOCOLS, AttackReport, AttackSpec
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class AttackEntry:
     module: str
     """Importable module that defines ``run(spec) -> AttackReport``."""
     summary: str
-    protocols: tuple[str, ...] = PROTOCOLS
+    protocols: tuple[str, ...] = MASKING_PROTOCOLS
     """Protocols the attack runs against; the first is its default."""
     uses_colluders: bool = False
     uses_deceived: bool = False
@@ -50,6 +50,12 @@ ATTACKS: dict[str, AttackEntry] = {entry.name: entry for entry in (
                 cases=("wrong-length", "garbage-message", "garbage-ciphertexts",
                        "foreign-ciphertexts", "foreign-shares", "out-of-range-vector",
                        "out-of-range-share", "out-of-range-input")),
+    AttackEntry("ckks-server", "secagg.adversaries.ckks_server",
+                "a server that keeps every ciphertext it relays tries to decrypt one client's "
+                "input", protocols=(CKKS,)),
+    AttackEntry("ckks-keyholder", "secagg.adversaries.ckks_keyholder",
+                "a client, holding the secret key as every ckks client does, decrypts another "
+                "client's intercepted upload", protocols=(CKKS,)),
 )}
 
 
@@ -64,8 +70,10 @@ def get_attack(name: str) -> AttackEntry:
 def check_spec(entry: AttackEntry, spec: AttackSpec) -> None:
     """Raise ValueError if ``spec`` sets an option that ``entry`` does not use."""
     if spec.protocol not in entry.protocols:
+        others = [e.name for e in ATTACKS.values() if spec.protocol in e.protocols]
         raise ValueError(f"attack {entry.name!r} runs against {', '.join(entry.protocols)}, "
-                         f"got protocol {spec.protocol!r}")
+                         f"got protocol {spec.protocol!r}; the attacks on {spec.protocol} are "
+                         f"{', '.join(others)}")
     if spec.colluders and not entry.uses_colluders:
         raise ValueError(f"attack {entry.name!r} has no colluders; drop --colluders")
     if spec.deceived is not None and not entry.uses_deceived:

@@ -14,7 +14,11 @@ from typing import Any
 from secagg._validation import check_choice, check_int
 from secagg.protocols.base import Exclusion
 
-PROTOCOLS = ("secagg", "secagg+")
+MASKING_PROTOCOLS = ("secagg", "secagg+")
+CKKS = "ckks"
+PROTOCOLS = (*MASKING_PROTOCOLS, CKKS)
+CKKS_DEFAULT_MIN_CLIENTS = 2
+"""Default threshold of a ckks attack: the key holder's ``min_clients`` of :class:`secagg.he.CkksConfig`."""
 COLLUDER_GROUPS = ("neighbours", "non-neighbours")
 ALL_CASES = "all"
 MAX_INPUT_BITS = 24
@@ -28,6 +32,10 @@ class AttackSpec:
     ``degree`` is the number of neighbours of each client (``clients - 1``
     for SecAgg), and ``threshold`` the Shamir threshold t out of the
     ``degree + 1`` share holders of each client's secrets.
+
+    For ``ckks`` every client receives the secret key, so ``degree`` is
+    ``clients - 1``, and ``threshold`` is the key holder's ``min_clients``:
+    the fewest clients a decryption request must list.
     """
 
     protocol: str
@@ -58,17 +66,28 @@ class AttackSpec:
         ``floor(2h / 3) + 1`` (active) for ``h = degree + 1`` share holders,
         the SecAgg defaults of :mod:`secagg.simulation` applied to one
         neighbourhood. A missing seed is drawn from the OS and reported.
+        For ``ckks`` the threshold defaults to 2, and ``degree``, ``active``,
+        ``naive``, ``colluders`` and ``colluders_from`` raise ValueError when set.
         """
         check_choice("protocol", protocol, PROTOCOLS)
         clients = check_int("clients", clients, minimum=3, maximum=2**16,
                             hint="an attack needs a target and at least two other clients")
-        degree = _resolve_degree(protocol, clients, degree)
-        holders = degree + 1
-        if threshold is None:
-            threshold = (2 * holders) // 3 + 1 if active else holders // 2 + 1
-        threshold = check_int("threshold", threshold, minimum=1, maximum=holders,
-                              hint=f"each secret has {holders} share holders "
-                                   "(the neighbours and the client itself)")
+        if protocol == CKKS:
+            _reject_masking_options(degree=degree, active=active, naive=naive, colluders=colluders,
+                                    colluders_from=colluders_from)
+            degree = clients - 1
+            threshold = check_int("threshold", CKKS_DEFAULT_MIN_CLIENTS if threshold is None
+                                  else threshold, minimum=1, maximum=clients,
+                                  hint="for ckks it is min_clients, the fewest clients whose "
+                                       "sum the key holder decrypts")
+        else:
+            degree = _resolve_degree(protocol, clients, degree)
+            holders = degree + 1
+            if threshold is None:
+                threshold = (2 * holders) // 3 + 1 if active else holders // 2 + 1
+            threshold = check_int("threshold", threshold, minimum=1, maximum=holders,
+                                  hint=f"each secret has {holders} share holders "
+                                       "(the neighbours and the client itself)")
         target = check_int("target", target, minimum=0, maximum=clients - 1)
         check_choice("colluders_from", colluders_from, COLLUDER_GROUPS)
         available = degree if colluders_from == "neighbours" else clients - 1 - degree
@@ -87,6 +106,19 @@ class AttackSpec:
     def config_degree(self) -> int | None:
         """The degree as :class:`MaskingConfig` takes it: None for the complete graph."""
         return None if self.degree == self.clients - 1 else self.degree
+
+
+def _reject_masking_options(*, degree: int | None, active: bool, naive: bool, colluders: int,
+                            colluders_from: str) -> None:
+    """Raise ValueError for an option that only the masking protocols use."""
+    for name, value, default in (("degree", degree, None), ("active", active, False),
+                                 ("naive", naive, False), ("colluders", colluders, 0),
+                                 ("colluders_from", colluders_from, "neighbours")):
+        if value != default:
+            hint = (". Every ckks client holds the secret key, and attack ckks-keyholder shows "
+                    "what one client obtains" if name == "colluders" else "")
+            raise ValueError(f"{name} applies to the masking protocols, not to ckks; "
+                             f"remove it{hint}")
 
 
 def _resolve_degree(protocol: str, clients: int, degree: int | None) -> int:

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from secagg.adversaries.registry import ATTACKS, run_attack
-from secagg.adversaries.report import ALL_CASES, COLLUDER_GROUPS, PROTOCOLS, AttackReport, AttackSpec
+from secagg.adversaries.registry import ATTACKS, get_attack, run_attack
+from secagg.adversaries.report import (ALL_CASES, CKKS, COLLUDER_GROUPS, PROTOCOLS, AttackReport,
+                                       AttackSpec)
 
 _PROG = "secagg attack"
 
@@ -24,13 +25,16 @@ def add_parser(commands) -> None:
     parser.add_argument("name", choices=list(ATTACKS), metavar="NAME",
                         help=f"the attack: {', '.join(ATTACKS)}")
 
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="secagg",
-                        help="protocol under attack (default: secagg)")
+    parser.add_argument("--protocol", choices=PROTOCOLS,
+                        help="protocol under attack (default: ckks for the ckks-* attacks, "
+                             "secagg for the others)")
     parser.add_argument("--clients", type=int, default=8, metavar="N",
                         help="number of clients (default: 8)")
     parser.add_argument("--threshold", type=int, metavar="T",
                         help="Shamir threshold out of the k + 1 share holders of each client "
-                             "(default: (k+1)/2+1 semi-honest, 2(k+1)/3+1 active, rounded down)")
+                             "(default: (k+1)/2+1 semi-honest, 2(k+1)/3+1 active, rounded down); "
+                             "for ckks, the fewest clients whose sum the key holder decrypts "
+                             "(default: 2)")
     parser.add_argument("--degree", type=int, metavar="K",
                         help="SecAgg+ neighbours per client, even (default: the largest even "
                              "number up to N/2); SecAgg uses N-1")
@@ -61,10 +65,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--dim", type=int, default=16, metavar="M",
                         help="vector length per client (default: 16)")
     parser.add_argument("--bits", type=int, default=16, metavar="B",
-                        help="bits per input element (default: 16)")
+                        help="bits per input element (default: 16); the ckks attacks ignore it "
+                             "and draw real inputs from [-1.25, 1.25], clipped to [-1, 1]")
     parser.add_argument("--seed", type=int, metavar="X",
-                        help="seed of every key, mask, input and choice; reported in the output "
-                             "(default: drawn from the OS)")
+                        help="seed of every key, mask, input and choice, except the CKKS keys, "
+                             "which SEAL generates; reported in the output (default: drawn from the OS)")
 
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=main)
@@ -78,7 +83,8 @@ def _fail_and_exit(message: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        spec = AttackSpec.create(args.protocol, args.clients, args.threshold, args.degree,
+        protocol = args.protocol or get_attack(args.name).protocols[0]
+        spec = AttackSpec.create(protocol, args.clients, args.threshold, args.degree,
                                  active=args.active, naive=args.naive, colluders=args.colluders,
                                  colluders_from=args.colluders_from, target=args.target,
                                  deceived=args.deceived, case=args.case, dim=args.dim,
@@ -96,12 +102,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _print_summary(report: AttackReport) -> None:
-    variant = "active" if report.active else "semi-honest"
-    naive = ", naive clients" if report.naive else ""
-    colluders = f", colluders {report.colluder_ids}" if report.colluders else ""
-    print(f"{report.attack} against {report.protocol} ({variant}{naive}): {report.clients} clients, "
-          f"degree {report.degree}, threshold {report.threshold}, target {report.target}"
-          f"{colluders}, seed {report.seed}")
+    if report.protocol == CKKS:
+        print(f"{report.attack} against ckks: {report.clients} clients, key holder client "
+              f"{report.details.get('key_holder')}, min_clients {report.threshold}, target "
+              f"{report.target}, seed {report.seed}")
+    else:
+        _print_masking_header(report)
     print(f"recovered target: {_yes(report.recovered_target)}   detected: {_yes(report.detected)}   "
           f"aborted: {_yes(report.aborted)}   aggregate correct: {_yes(report.aggregate_correct)}")
     print(report.explanation)
@@ -114,6 +120,15 @@ def _print_summary(report: AttackReport) -> None:
         if len(report.cases) > 1:
             for case in report.cases:
                 print(f"\n{case.case}: {case.explanation}")
+
+
+def _print_masking_header(report: AttackReport) -> None:
+    variant = "active" if report.active else "semi-honest"
+    naive = ", naive clients" if report.naive else ""
+    colluders = f", colluders {report.colluder_ids}" if report.colluders else ""
+    print(f"{report.attack} against {report.protocol} ({variant}{naive}): {report.clients} clients, "
+          f"degree {report.degree}, threshold {report.threshold}, target {report.target}"
+          f"{colluders}, seed {report.seed}")
 
 
 def _yes(value: bool) -> str:
