@@ -109,8 +109,13 @@ def _parallel_pays(work: int) -> bool:
     the parallel kernels ran 10 to 50 times slower than the serial ones in
     measurements on a 2-core machine.
     """
-    threads = numba.get_num_threads()
-    if threads < 2 or work < PARALLEL_MIN_WORK:
+    if work < PARALLEL_MIN_WORK:
+        return False
+    # numba.get_num_threads() would start Numba's thread pool, whose OpenMP
+    # threads then spin and slow other work (torch training, measured 3 to 5
+    # times slower), so read the configured count instead.
+    threads = numba.config.NUMBA_NUM_THREADS
+    if threads < 2:
         return False
     try:
         busy = os.getloadavg()[0]
