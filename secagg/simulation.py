@@ -7,6 +7,7 @@ all call :func:`run`, so their numbers come from the same code path.
 from __future__ import annotations
 
 import logging
+import os
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -24,6 +25,8 @@ from secagg.protocols.masking.config import modulus_for
 logger = logging.getLogger(__name__)
 
 PROTOCOLS = ("secagg", "secagg+", "plaintext", "ckks")
+BACKENDS = ("local", "ray")
+"""Places where the clients can run: this process, or Ray actors (:mod:`secagg.simulation_ray`)."""
 DEFAULT_CORRUPTED_FRACTION = 0.05
 DEFAULT_DROPOUT_FRACTION = 0.05
 
@@ -55,9 +58,16 @@ class RunSpec:
     key_holder: int | str = 0
     """CKKS only: the client id that generates the keys and decrypts the sum, or "authority"."""
     progress: Callable | None = field(default=None, repr=False)
+    backend: str = "local"
+    ray_address: str | None = None
+    """Ray backend only: the cluster to join, "HOST:PORT" or "auto"; None starts a local instance."""
 
     def __post_init__(self) -> None:
         check_choice("protocol", self.protocol, PROTOCOLS)
+        check_choice("backend", self.backend, BACKENDS)
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError("ray_address applies to the ray backend only; choose backend 'ray' "
+                             "(--backend ray) or remove it")
         self.clients = check_int("clients", self.clients, minimum=2)
         self.dim = check_int("dim", self.dim, minimum=1)
         self.bits = check_int("bits", self.bits, minimum=1, maximum=52)
@@ -67,6 +77,18 @@ class RunSpec:
         bad = [c for c in self.drop_clients if not 0 <= c < self.clients]
         if bad:
             raise ValueError(f"drop_clients must be ids in 0..{self.clients - 1}, got {bad}")
+        if len(set(self.drop_clients)) != len(self.drop_clients):
+            raise ValueError(f"drop_clients lists a client twice: {list(self.drop_clients)}")
+        if self.seed is not None:
+            self.seed = check_int("seed", self.seed, minimum=0, hint="seeds are non-negative")
+        if self.protocol in ("secagg", "secagg+"):
+            _check_masking_options(self)
+        elif self.protocol == "plaintext":
+            for name, value in (("degree", self.degree), ("threshold", self.threshold)):
+                if value is not None:
+                    raise ValueError(f"{name} does not apply to the plaintext protocol; remove it")
+            if self.active:
+                raise ValueError("active does not apply to the plaintext protocol; remove it")
         if self.protocol == "ckks":
             _check_ckks_options(self)
         elif self.key_holder != 0:
@@ -75,6 +97,31 @@ class RunSpec:
             self.inputs = check_inputs(self.inputs, self.clients, self.dim, self.bits, self.clip)
             if self.protocol == "ckks":
                 self.inputs = self.inputs.astype(np.float64)
+
+
+def _check_masking_options(spec: "RunSpec") -> None:
+    if spec.threshold is not None:
+        check_int("threshold", spec.threshold, minimum=1, maximum=spec.clients)
+    if spec.degree is None:
+        return
+    if spec.protocol == "secagg":
+        raise ValueError("degree applies to secagg+ only; SecAgg uses the complete graph, so "
+                         "remove it or choose protocol secagg+")
+    check_int("degree", spec.degree, minimum=2, maximum=spec.clients - 1,
+              hint="a client has at most clients - 1 neighbours")
+
+
+def _check_memory(clients: int, dim: int) -> None:
+    """Reject runs whose inputs alone, 8 bytes per element, exceed the machine's memory."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not available on every platform
+        return
+    needed = clients * dim * 8
+    if needed > physical:
+        raise ValueError(f"{clients} clients x dim {dim} need {needed / 2**30:.1f} GiB for the inputs "
+                         f"alone, more than this machine's {physical / 2**30:.1f} GiB; use fewer "
+                         "clients or a shorter vector")
 
 
 def _check_ckks_options(spec: "RunSpec") -> None:
@@ -141,6 +188,8 @@ class RunOutcome:
     """ckks only: max |decrypted sum - float64 sum of the clipped inputs| over ``result.included``."""
     error_bound: float | None = None
     """ckks only: the predicted bound of :mod:`secagg.he.precision`."""
+    clipped: int = 0
+    """Float inputs outside [-clip, clip] that were clipped before encoding (masking protocols)."""
 
     def to_json_dict(self) -> dict[str, Any]:
         spec, config = self.spec, self.config
@@ -160,7 +209,9 @@ class RunOutcome:
                             "detail": e.detail} for e in self.result.exclusions],
             "bytes": report["bytes"], "expansion": expansion, "seconds": report["seconds"],
             "correct": self.correct, "seed": spec.seed, "deterministic": spec.deterministic,
+            "backend": spec.backend,
             "estimated_wall_clock_s": report["estimated_wall_clock_s"],
+            "clipped": self.clipped,
             "max_abs_error": self.max_abs_error, "error_bound": self.error_bound,
             "ckks": _ckks_settings(config) if spec.protocol == "ckks" else None,
         }
@@ -196,7 +247,7 @@ def choose_parameters(spec: RunSpec) -> tuple[int | None, int]:
     n = spec.clients
     if spec.protocol == "secagg":
         default_t = (2 * n) // 3 + 1 if spec.active else n // 2 + 1
-        return None, spec.threshold or default_t
+        return None, default_t if spec.threshold is None else spec.threshold
     degree = spec.degree
     threshold = spec.threshold
     if degree is None or threshold is None:
@@ -208,7 +259,7 @@ def choose_parameters(spec: RunSpec) -> tuple[int | None, int]:
         found = find_graph_parameters(n, spec.corrupted_fraction, delta, active=spec.active)
         if degree is None and not found.complete_graph:
             degree = found.degree
-        threshold = threshold or found.threshold
+        threshold = found.threshold if threshold is None else threshold
     if degree is not None and degree >= n - 1:
         degree = None
     return degree, threshold
@@ -235,16 +286,22 @@ def run(spec: RunSpec) -> RunOutcome:
     """Run one aggregation as ``spec`` describes; see the module docstring."""
     from secagg.network.simulator import simulate
 
+    _check_memory(spec.clients, spec.dim)
     generator = np.random.default_rng(spec.seed)
     inputs = spec.inputs if spec.inputs is not None else draw_inputs(spec, generator)
     encoder, levels = _encode(spec, inputs, generator)
     dropped = dropout_ids(spec, generator)
     rng: RandomSource | None = DeterministicRandom(spec.seed or 0) if spec.deterministic else None
 
-    config, server, clients = _build_parties(spec, levels, rng)
-    result, report = simulate(server, clients, dropout={spec.drop_stage: dropped} if dropped else None,
-                              latency=spec.latency, deadline_s=spec.deadline_s, seed=spec.seed,
-                              progress=spec.progress)
+    network = dict(dropout={spec.drop_stage: dropped} if dropped else None, latency=spec.latency,
+                   deadline_s=spec.deadline_s, seed=spec.seed, progress=spec.progress)
+    if spec.backend == "ray":
+        from secagg.simulation_ray import simulate_on_ray
+
+        config, result, report = simulate_on_ray(spec, levels, rng, **network)
+    else:
+        config, server, clients = _build_parties(spec, levels, rng)
+        result, report = simulate(server, clients, **network)
     aggregate, correct = None, False
     if spec.protocol == "ckks":
         from secagg.he.parties import measure_sum_error
@@ -260,7 +317,16 @@ def run(spec: RunSpec) -> RunOutcome:
         aggregate = result.aggregate
         if encoder is not None and result.included:
             aggregate = encoder.decode_sum(result.aggregate, len(result.included))
-    return RunOutcome(spec, config, result, report, aggregate, correct)
+    outcome = RunOutcome(spec, config, result, report, aggregate, correct)
+    outcome.clipped = _count_clipped(spec, inputs)
+    return outcome
+
+
+def _count_clipped(spec: RunSpec, inputs: np.ndarray) -> int:
+    """Return how many float inputs lie outside [-clip, clip]; the encoder clips them."""
+    if inputs.dtype.kind != "f" or spec.clip is None:
+        return 0
+    return int(np.count_nonzero(np.abs(inputs) > spec.clip))
 
 
 def _encode(spec: RunSpec, inputs: np.ndarray, generator: np.random.Generator):
@@ -268,11 +334,15 @@ def _encode(spec: RunSpec, inputs: np.ndarray, generator: np.random.Generator):
         return None, inputs
     modulus = modulus_for(spec.clients, spec.bits)
     encoder = FixedPointEncoder.create(spec.clip, spec.bits, modulus, spec.clients)
-    levels = np.stack([encoder.encode(row, generator)[0] for row in inputs])
-    return encoder, levels
+    encoded = [encoder.encode(row, generator) for row in inputs]
+    clipped = sum(report.clipped for _, report in encoded)
+    if clipped:
+        logger.info("clipped %d input values to [-%g, %g]", clipped, spec.clip, spec.clip)
+    return encoder, np.stack([levels for levels, _ in encoded])
 
 
 def _build_parties(spec: RunSpec, levels: np.ndarray, rng: RandomSource | None):
+    # secagg.simulation_ray.build_ray_parties builds the same parties for the Ray backend.
     n = spec.clients
     if spec.protocol == "ckks":
         from secagg.he.parties import parties_for_spec

@@ -122,3 +122,34 @@ def test_deadline_drops_slow_uploads(capsys):
 def test_deadline_without_network_model_exits_2(capsys):
     assert main(["simulate", "--clients", "6", "--dim", "5", "--deadline", "1"]) == 2
     assert "--deadline needs the network model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--threshold", "0"], "threshold must be between 1 and 10, got 0"),
+    (["--protocol", "secagg", "--degree", "2"], "degree applies to secagg+ only"),
+    (["--protocol", "secagg+", "--degree", "20"], "degree must be between 2 and 9, got 20"),
+    (["--protocol", "plaintext", "--active"], "active does not apply to the plaintext protocol"),
+    (["--drop-clients", "1,1"], "drop_clients lists a client twice"),
+    (["--output", "out.txt"], "--output out.txt: the file name must end in .npy"),
+    (["--output", "missing-folder/out.npy"], "folder missing-folder does not exist"),
+    (["--inputs", "missing.npy"], "--inputs missing.npy: file not found"),
+])
+def test_invalid_options_exit_2(capsys, args, message):
+    assert main(["simulate", "--clients", "10", "--dim", "10", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_huge_run_rejected_before_allocating(capsys):
+    assert main(["simulate", "--clients", "3000", "--dim", "100000000000"]) == 2
+    assert "for the inputs alone" in capsys.readouterr().err
+
+
+def test_clipped_floats_are_counted(tmp_path, capsys):
+    inputs = np.array([[0.5, 3.0], [-2.0, 0.1], [0.0, 0.0]])
+    np.save(tmp_path / "in.npy", inputs)
+    code, doc = run_json(capsys, "--protocol", "secagg", "--clients", "3", "--dim", "2",
+                         "--clip", "1", "--inputs", str(tmp_path / "in.npy"))
+    assert code == 0
+    assert doc["clipped"] == 2

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 import secagg
 
 
-SUBCOMMANDS = ("simulate", "bench", "fedavg", "attack",)
+SUBCOMMANDS = ("simulate", "bench", "fedavg", "attack", "reproduce",)
 """Modules under secagg.cli that each define ``add_parser(commands)``; they
 must import only the core dependencies at module level."""
 
@@ -52,7 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:
+        # The reader of our output went away (for example `| head`); stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

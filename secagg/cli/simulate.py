@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -69,6 +70,12 @@ def add_parser(commands) -> None:
     parser.add_argument("--deadline", type=float, metavar="S",
                         help="network model: seconds after a round opens by which a message "
                              "must arrive; later senders count as dropped (needs --latency-ms)")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="where the clients run: in this process, or in Ray actors while the "
+                             "server stays in this process (default: local; ray needs the ray extra)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="with --backend ray: join the Ray cluster at ADDR (HOST:PORT of the head "
+                             "node, or 'auto'); without it a local Ray instance is started")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=main)
 
@@ -96,6 +103,7 @@ def _fail(message: str) -> int:
 
 def main(args: argparse.Namespace) -> int:
     try:
+        _check_output(args.output)
         inputs = _load_inputs(args.inputs)
         latency = _latency_model(args)
         spec = RunSpec(args.protocol, args.clients, args.dim, args.bits, threshold=args.threshold,
@@ -105,6 +113,7 @@ def main(args: argparse.Namespace) -> int:
                        deterministic=args.deterministic, corrupted_fraction=args.corrupted_fraction,
                        key_holder=args.key_holder,
                        latency=latency, deadline_s=args.deadline,
+                       backend=args.backend, ray_address=args.ray_address,
                        progress=None if args.json else _print_round)
         outcome = run(spec)
     except (ValueError, TypeError, OSError, ImportError) as error:
@@ -139,13 +148,29 @@ def _latency_model(args: argparse.Namespace):
                         downlink=Link(latency_s, args.downlink_mbps * 1e6 / 8))
 
 
+def _check_output(path: str | None) -> None:
+    """Reject an --output path that np.save would change or fail on, before the run."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.suffix != ".npy":
+        raise ValueError(f"--output {path}: the file name must end in .npy")
+    if target.is_dir():
+        raise ValueError(f"--output {path} is a directory; give a file name ending in .npy")
+    if not target.parent.is_dir():
+        raise ValueError(f"--output {path}: folder {target.parent} does not exist; create it first")
+
+
 def _load_inputs(path: str | None):
     if path is None:
         return None
+    if not Path(path).is_file():
+        raise ValueError(f"--inputs {path}: file not found; give the path of a .npy file")
     try:
         return np.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise ValueError(f"--inputs {path}: not a .npy array without pickled objects ({error})") from None
+    except (ValueError, OSError, EOFError):
+        raise ValueError(f"--inputs {path}: not a NumPy .npy array file; save one with "
+                         "numpy.save") from None
 
 
 def _print_round(progress) -> None:

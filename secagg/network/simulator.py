@@ -15,6 +15,14 @@ lengths. One run follows the driver steps of :mod:`secagg.protocols.base`:
 4. Apply the dropout stages up to the new round, deliver the server's messages
    to the clients still active, and collect their replies for step 2.
 
+A :class:`~secagg.network.executor.ClientExecutor` makes the client calls:
+by default a :class:`~secagg.network.executor.LocalExecutor` over the
+client objects, which runs every call of a round before step 2 begins. With
+a concurrent executor and no latency model, step 2 overlaps the client
+calls: each reply reaches ``server.receive`` as soon as the calls of every
+lower client id have completed, so the server receives the same messages in
+the same order as with the local executor.
+
 A client that raises, or returns something other than bytes or None, drops at
 the current stage with the error text, and the run goes on. A client that
 dropped, for any cause, gets no further messages. Errors raised by
@@ -35,6 +43,7 @@ import numpy as np
 
 from secagg._validation import check_int
 from secagg.network.dropout import STAGES, DropoutSpec, as_dropout_model
+from secagg.network.executor import ClientCall, ClientExecutor, LocalExecutor
 from secagg.network.latency import LatencyModel
 from secagg.network.report import ByteCounts, DropCause, Dropout, RoundStats, SimulationReport
 from secagg.protocols import wire
@@ -59,10 +68,11 @@ class RoundProgress:
     """Clients still running after the round."""
 
 
-def simulate(server: AggregationServer, clients: Iterable[AggregationClient], *,
+def simulate(server: AggregationServer, clients: Iterable[AggregationClient] | None = None, *,
              dropout: DropoutSpec = None, latency: LatencyModel | None = None,
              deadline_s: float | Mapping[int, float] | None = None, seed: int | None = None,
              progress: Callable[[RoundProgress], None] | None = None,
+             executor: ClientExecutor | None = None,
              ) -> tuple[AggregationResult, SimulationReport]:
     """Run one protocol execution between ``server`` and ``clients``; return its result and report.
 
@@ -73,22 +83,32 @@ def simulate(server: AggregationServer, clients: Iterable[AggregationClient], *,
     take effect with a ``latency`` model, because without one every message
     arrives at time 0. ``seed`` drives the dropout and latency draws. When it
     is None, fresh entropy is used and recorded in the report's ``seed``.
+    ``executor`` runs clients that live elsewhere, for example in Ray actors,
+    in place of ``clients``; pass exactly one of the two. The caller closes an
+    executor it passed in.
 
     Raises TypeError or ValueError for invalid arguments, and RuntimeError if
     the server neither finishes within :data:`MAX_ROUNDS` rounds nor has a
     result once it stops sending.
     """
-    return _Run(server, clients, dropout, latency, deadline_s, seed, progress).execute()
+    return _Run(server, clients, dropout, latency, deadline_s, seed, progress, executor).execute()
 
 
 class _Run:
     """State of one simulated execution: active clients, counters and timings."""
 
-    def __init__(self, server, clients, dropout, latency, deadline_s, seed, progress):
+    def __init__(self, server, clients, dropout, latency, deadline_s, seed, progress, executor):
         if server.result is not None:
             raise ValueError("server already has a result; create a new server for each run")
         self.server = server
-        self.clients = _index_clients(clients)
+        if executor is None:
+            if clients is None:
+                raise TypeError("simulate() needs the clients or an executor that runs them; got neither")
+            executor = LocalExecutor(clients)
+        elif clients is not None:
+            raise TypeError("pass clients or executor to simulate(), not both: the executor runs its own clients")
+        self.executor = executor
+        self.client_ids = list(executor.client_ids)
         self.dropout = as_dropout_model(dropout)
         if latency is not None and not isinstance(latency, LatencyModel):
             raise TypeError(f"latency must be a LatencyModel or None, got {type(latency).__name__}")
@@ -103,9 +123,9 @@ class _Run:
         dropout_seed, latency_seed = seed_sequence.spawn(2)
         self.dropout_rng = np.random.default_rng(dropout_seed)
         self.links = ({} if latency is None else
-                      latency.client_links(list(self.clients), np.random.default_rng(latency_seed)))
+                      latency.client_links(self.client_ids, np.random.default_rng(latency_seed)))
 
-        self.active = set(self.clients)
+        self.active = set(self.client_ids)
         self.next_stage = 0
         self.dropouts: list[Dropout] = []
         self.bytes = ByteCounts()
@@ -117,16 +137,17 @@ class _Run:
         stats = RoundStats(self.server.round)
         dropouts_before = len(self.dropouts)
         self._apply_dropouts(stats.round)
-        pending = {}
-        for client in sorted(self.active):
+        starting = sorted(self.active)
+        for client in starting:
             self.client_s[client] = 0.0
             self.bytes.client_upload[client] = 0
             self.bytes.client_download[client] = 0
-            self._call_client(client, None, 0.0, stats, pending)
+        pending = self._collect_replies(stats, self.executor.start_all(starting), starting, {})
 
         for _ in range(MAX_ROUNDS):
             if self.server.result is not None:
                 # The server finished but sent final messages: replies have no recipient.
+                # pending is a dict here, because replies stream only while the server runs.
                 if pending:
                     logger.debug("discarded %d client replies sent after the server finished", len(pending))
                 self._end_round(stats, dropouts_before)
@@ -161,47 +182,72 @@ class _Run:
                 self._drop(client, stage, DropCause.MODEL, "")
             self.next_stage += 1
 
-    def _call_client(self, client: int, message: bytes | None, download_s: float,
+    def _collect_replies(self, stats: RoundStats, calls: Iterable[tuple[int, ClientCall]],
+                         ids: list[int], download_s: Mapping[int, float]):
+        """Record the calls of ``ids``; return their replies for :meth:`_deliver_uploads`.
+
+        The replies are a dict from client to (message, arrival). With a
+        concurrent executor, no latency model and a server still running,
+        they are instead a stream of (client, (message, arrival)) pairs in id
+        order. The stream records each call when it reaches it, so the server
+        can receive early replies while later calls run.
+        """
+        if self.executor.concurrent and self.latency is None and self.server.result is None:
+            return self._stream_replies(stats, calls, ids)
+        completed = dict(calls)
+        _check_call_ids(ids, completed)
+        pending: dict[int, tuple[bytes, float]] = {}
+        for client in ids:
+            self._record_call(client, completed[client], download_s.get(client, 0.0), stats, pending)
+        return pending
+
+    def _stream_replies(self, stats: RoundStats, calls: Iterable[tuple[int, ClientCall]], ids: list[int]):
+        completed: dict[int, ClientCall] = {}
+        position = 0
+        for client, call in calls:
+            completed[client] = call
+            while position < len(ids) and ids[position] in completed:
+                ready: dict[int, tuple[bytes, float]] = {}
+                current = ids[position]
+                position += 1
+                self._record_call(current, completed.pop(current), 0.0, stats, ready)
+                if current in ready:
+                    yield current, ready[current]
+        _check_call_ids(ids[position:], completed)
+
+    def _record_call(self, client: int, call: ClientCall, download_s: float,
                      stats: RoundStats, pending: dict[int, tuple[bytes, float]]) -> None:
-        """Run ``start`` (when ``message`` is None) or ``handle``; queue the reply in ``pending``."""
-        party = self.clients[client]
-        began = time.perf_counter()
-        try:
-            reply = party.start() if message is None else party.handle(message)
-        except Exception as error:  # any client bug counts as a dropout, see the module docstring
-            reply, failure = None, f"{type(error).__name__}: {error}"
-        else:
-            failure = ""
-        elapsed = time.perf_counter() - began
-        self.client_s[client] += elapsed
-        stats.slowest_client_s = max(stats.slowest_client_s, elapsed)
-
-        if not failure and reply is not None and not isinstance(reply, (bytes, bytearray, memoryview)):
-            failure = f"returned {type(reply).__name__}, expected bytes or None"
-        if failure:
+        """Add the call's time; queue its reply in ``pending``, or drop the client if the call failed."""
+        self.client_s[client] += call.seconds
+        stats.slowest_client_s = max(stats.slowest_client_s, call.seconds)
+        if call.error is not None:
             logger.warning("client %d failed in round %s and is counted as dropped: %s",
-                           client, stats.round.name, failure)
-            self._drop(client, stats.round, DropCause.FAILURE, failure)
+                           client, stats.round.name, call.error)
+            self._drop(client, stats.round, DropCause.FAILURE, call.error)
             return
-        if reply is None:
+        if call.reply is None:
             return
 
-        reply = bytes(reply)
         arrival = 0.0
         if self.latency is not None:
-            arrival = download_s + self.links[client].uplink.transfer_s(len(reply))
+            arrival = download_s + self.links[client].uplink.transfer_s(len(call.reply))
             if self.latency.include_compute:
-                arrival += elapsed
-        pending[client] = (reply, arrival)
+                arrival += call.seconds
+        pending[client] = (call.reply, arrival)
 
-    def _deliver_uploads(self, stats: RoundStats, pending: dict[int, tuple[bytes, float]]) -> None:
-        """Deliver client messages in arrival order until the round closes; set ``stats.close_s``."""
+    def _deliver_uploads(self, stats: RoundStats, pending) -> None:
+        """Deliver client messages in arrival order until the round closes; set ``stats.close_s``.
+
+        ``pending`` is what :meth:`_collect_replies` returned.
+        """
         deadline = self.deadlines.get(stats.round, math.inf) if self.latency is not None else math.inf
         waiting = set(self.server.expected_senders())
         closed_at = None if waiting else 0.0
         last_arrival = 0.0
 
-        for client, (message, arrival) in sorted(pending.items(), key=lambda item: (item[1][1], item[0])):
+        if isinstance(pending, Mapping):
+            pending = sorted(pending.items(), key=lambda item: (item[1][1], item[0]))
+        for client, (message, arrival) in pending:
             self._count_sent(message, stats)
             self.bytes.client_upload[client] += len(message)
             stats.upload_bytes += len(message)
@@ -227,11 +273,12 @@ class _Run:
                 stats.close_s = deadline if deadline < math.inf else last_arrival
         logger.debug("round %s: %d delivered, %d late", stats.round.name, stats.delivered, len(stats.late))
 
-    def _deliver_downloads(self, stats: RoundStats, outgoing: dict[int, bytes]) -> dict[int, tuple[bytes, float]]:
-        """Hand the server's messages to the active clients; return their replies."""
+    def _deliver_downloads(self, stats: RoundStats, outgoing: dict[int, bytes]):
+        """Hand the server's messages to the active clients; return their replies as :meth:`_collect_replies` does."""
         if not isinstance(outgoing, Mapping):
             raise TypeError(f"server.close_round() must return a dict, got {type(outgoing).__name__}")
-        pending: dict[int, tuple[bytes, float]] = {}
+        deliverable: dict[int, bytes] = {}
+        download_s: dict[int, float] = {}
         for client, message in sorted(outgoing.items()):
             if not isinstance(message, (bytes, bytearray, memoryview)):
                 raise TypeError(f"server.close_round() returned {type(message).__name__} for client "
@@ -245,9 +292,11 @@ class _Run:
                              stats.round.name, client)
                 continue
             self.bytes.client_download[client] += len(message)
-            download_s = 0.0 if self.latency is None else self.links[client].downlink.transfer_s(len(message))
-            self._call_client(client, message, download_s, stats, pending)
-        return pending
+            deliverable[client] = message
+            if self.latency is not None:
+                download_s[client] = self.links[client].downlink.transfer_s(len(message))
+        return self._collect_replies(stats, self.executor.handle_all(deliverable), list(deliverable),
+                                     download_s)
 
     def _timed_server_call(self, stats: RoundStats, method, *args):
         began = time.perf_counter()
@@ -275,7 +324,7 @@ class _Run:
 
     def _report(self, result: AggregationResult) -> SimulationReport:
         return SimulationReport(
-            seed=self.seed, clients=sorted(self.clients), bytes=self.bytes, rounds=self.rounds,
+            seed=self.seed, clients=sorted(self.client_ids), bytes=self.bytes, rounds=self.rounds,
             client_s=self.client_s, server_s=self.server_s, included=list(result.included),
             aborted=result.aborted,
             abort_reason=None if result.abort_reason is None else result.abort_reason.name,
@@ -283,17 +332,14 @@ class _Run:
             dropouts=list(self.dropouts), latency_model=self.latency is not None)
 
 
-def _index_clients(clients: Iterable[AggregationClient]) -> dict[int, AggregationClient]:
-    indexed: dict[int, AggregationClient] = {}
-    for position, client in enumerate(clients):
-        if not hasattr(client, "client_id"):
-            raise TypeError(f"clients[{position}] has no client_id attribute; "
-                            f"got {type(client).__name__}")
-        client_id = check_int(f"clients[{position}].client_id", client.client_id, minimum=0)
-        if client_id in indexed:
-            raise ValueError(f"clients[{position}].client_id must be unique, got {client_id} twice")
-        indexed[client_id] = client
-    return indexed
+def _check_call_ids(expected: list[int], completed: Mapping[int, ClientCall]) -> None:
+    """Raise RuntimeError when an executor skipped a requested client or returned a call for another one."""
+    missing = sorted(set(expected) - set(completed))
+    extra = sorted(set(completed) - set(expected))
+    if missing or extra:
+        raise RuntimeError(f"the client executor returned no call for clients {missing} and "
+                           f"unrequested calls for clients {extra}; it must return one call per "
+                           "requested client")
 
 
 def _resolve_deadlines(deadline_s: float | Mapping[int, float] | None) -> dict[Round, float]:
