@@ -817,3 +817,22 @@ def test_known_answer_check_detects_tampering(field, change):
 
     with pytest.raises(AssertionError, match="shamir vector '32-byte secret, 3 of 5'"):
         shamir._check_vector(vector)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.binary(min_size=0, max_size=80), max_size=6), st.integers(0, 2**32))
+def test_from_bytes_many_agrees_with_from_bytes(noise, seed):
+    secret = np.random.default_rng(seed).bytes(32)
+    shares = [s.to_bytes() for s in shamir.split(secret, 2, 3)]
+    mutated = [shares[0][:i] + bytes([shares[0][i] ^ 0xFF]) + shares[0][i + 1:]
+               for i in (0, 1, 5, 9, 30, 64)]
+    items = shares + mutated + noise
+    bulk = shamir.Share.from_bytes_many(items, 32)
+    for item, parsed in zip(items, bulk):
+        try:
+            single = shamir.Share.from_bytes(item)
+        except WireFormatError:
+            single = None
+        if single is not None and single.secret_nbytes != 32:
+            single = None
+        assert parsed == single

@@ -30,9 +30,10 @@ SECRET_BYTES = 32
 def receive(ctx: ServerContext, sender: int, data: bytes) -> None:
     entries = messages.parse_unmasking_response(data, ctx.session_id)
     owners = (ctx.neighbours[sender] & set(ctx.ciphertexts)) | {sender}
+    parsed = shamir.Share.from_bytes_many([share_bytes for _, _, share_bytes in entries], SECRET_BYTES)
     accepted = {}
-    for owner, kind, share_bytes in entries:
-        share, problem = _check_entry(ctx, sender, owners, owner, kind, share_bytes)
+    for (owner, kind, share_bytes), share in zip(entries, parsed):
+        share, problem = _check_entry(ctx, sender, owners, owner, kind, share_bytes, share)
         if problem:
             ctx.exclude(sender, Round.UNMASKING, ExclusionReason.INVALID_CONTENT, problem)
             return
@@ -41,17 +42,23 @@ def receive(ctx: ServerContext, sender: int, data: bytes) -> None:
 
 
 def _check_entry(ctx: ServerContext, sender: int, owners: set[int], owner: int,
-                 kind: ShareKind, share_bytes: bytes) -> tuple[shamir.Share | None, str]:
-    """Parse one revealed share; return it and an empty string, or None and the problem."""
+                 kind: ShareKind, share_bytes: bytes,
+                 share: shamir.Share | None) -> tuple[shamir.Share | None, str]:
+    """Check one revealed share; return it and an empty string, or None and the problem.
+
+    ``share`` is the bulk parse of ``share_bytes``; when it failed, the
+    single-share parser runs again to name the problem.
+    """
     if owner not in owners:
         return None, f"revealed a share of client {owner}, whose shares it does not hold"
     expected = ShareKind.SELF_MASK_SEED if owner in ctx.masked_senders else ShareKind.MASK_KEY
     if kind is not expected:
         return None, f"revealed the {kind.name} share of client {owner}, expected {expected.name}"
-    try:
-        share = shamir.Share.from_bytes(share_bytes)
-    except WireFormatError as error:
-        return None, f"share of client {owner} is malformed: {error}"
+    if share is None:
+        try:
+            share = shamir.Share.from_bytes(share_bytes)
+        except WireFormatError as error:
+            return None, f"share of client {owner} is malformed: {error}"
     if (share.x, share.threshold, share.secret_nbytes) != (sender + 1, ctx.config.threshold, SECRET_BYTES):
         return None, f"share of client {owner} has the wrong x-coordinate, threshold or length"
     return share, ""
