@@ -106,12 +106,11 @@ def id_blob_list(message_type: MessageType, context: bytes, sender: int,
 
 def parse_id_blob_list(data: bytes, message_type: MessageType, context: bytes) -> dict[int, bytes]:
     reader = expect(data, message_type, context)
-    entries = {}
-    for _ in range(reader.count(MAX_ENTRIES)):
-        client = reader.u32()
-        if client in entries:
-            raise WireFormatError(f"client {client} is listed twice")
-        entries[client] = reader.blob()
+    listed = reader.id_blobs(reader.count(MAX_ENTRIES))
+    entries = dict(listed)
+    if len(entries) != len(listed):
+        twice = next(c for c, _ in listed if sum(1 for d, _ in listed if d == c) > 1)
+        raise WireFormatError(f"client {twice} is listed twice")
     reader.finish()
     return entries
 
@@ -204,16 +203,16 @@ def unmasking_response(context: bytes, sender: int,
 
 def parse_unmasking_response(data: bytes, context: bytes) -> list[tuple[int, ShareKind, bytes]]:
     reader = expect(data, MessageType.UNMASKING_RESPONSE, context)
+    listed = reader.id_blobs(reader.count(MAX_ENTRIES), with_kind=True)
+    reader.finish()
     entries, seen = [], set()
-    for _ in range(reader.count(MAX_ENTRIES)):
-        client, kind_byte, share = reader.u32(), reader.u8(), reader.blob()
+    kinds = {kind.value: kind for kind in ShareKind}
+    for client, kind_byte, share in listed:
         if client in seen:
             raise WireFormatError(f"client {client} is listed twice")
-        try:
-            kind = ShareKind(kind_byte)
-        except ValueError:
-            raise WireFormatError(f"unknown share kind {kind_byte}") from None
+        kind = kinds.get(kind_byte)
+        if kind is None:
+            raise WireFormatError(f"unknown share kind {kind_byte}")
         seen.add(client)
         entries.append((client, kind, share))
-    reader.finish()
     return entries
