@@ -9,6 +9,10 @@ from secagg.bench.suite import PUBLISHED
 COMMAND = "secagg bench --out benchmarks"
 
 
+def _load(value) -> str:
+    return "unknown" if value is None else f"{value:.2f}"
+
+
 def _ms(seconds) -> str:
     return "-" if seconds is None else f"{seconds * 1e3:.1f} ms"
 
@@ -23,12 +27,13 @@ def markdown(results: dict, command: str = COMMAND) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
     lines = [
         "# Benchmark results", "",
-        f"Regenerate with `{command}{' --quick' if results['quick'] else ''}`. "
-        "Every number below was measured in that one run.", "",
+        f"Regenerate with `{command}{' --quick' if results['quick'] else ''}`, run in an "
+        "environment that also has the `flower` extra (see the README's Benchmarks section). "
+        "Every number below was measured in that one run; `results.json` holds them all.", "",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}",
         f"- Software: Python {machine['python']}, {machine['openssl']}, {versions}",
         f"- Date: {machine['date']}; load average when the run started: "
-        f"{machine.get('load_average_1min')}", "",
+        f"{_load(machine.get('load_average_1min'))}", "",
     ]
     lines += _cipher_section(results["cipher"])
     lines += _client_section(results["client"])
