@@ -121,7 +121,7 @@ def _load_average() -> list[float] | None:
     """Return the 1, 5 and 15 minute load averages: other work on the machine slows timings."""
     try:
         return list(os.getloadavg())
-    except OSError:
+    except (AttributeError, OSError):
         return None
 
 

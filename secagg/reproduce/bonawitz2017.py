@@ -20,13 +20,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from secagg.bench.protocol import measure_run
 from secagg.bench.suite import PUBLISHED as PUBLISHED_TIMES
 from secagg.primitives.packing import bit_width, packed_size
 from secagg.protocols.masking import cost
 from secagg.protocols.masking.config import modulus_for
-from secagg.reproduce.common import (Log, bytes_text, check_cost_model, markdown_table,
-                                     percent_text, pyplot, relative_difference, seconds_text)
+from secagg.reproduce.common import (Log, bytes_text, check_cost_model, load_average_1min,
+                                     markdown_table, measure, percent_text, pyplot,
+                                     relative_difference, seconds_text)
 from secagg.simulation import (DEFAULT_CORRUPTED_FRACTION, DEFAULT_DROPOUT_FRACTION, RunSpec,
                                choose_parameters)
 
@@ -195,11 +195,13 @@ def timing_grid(plan: dict[str, Any], log: Log) -> list[dict[str, Any]]:
     """
     rows = []
     bits = plan["bits"]
-    measure_run("secagg", 5, 100, bits, 0.0)
+    measure("secagg", 5, 100, bits)
     for point in timing_points(plan):
         log(f"timing: secagg, n = {point['clients']}, m = {point['dim']}, {bits}-bit inputs, "
             f"dropout {point['dropout']:.0%}")
-        row = measure_run("secagg", point["clients"], point["dim"], bits, point["dropout"])
+        load = load_average_1min()
+        row = measure("secagg", point["clients"], point["dim"], bits, point["dropout"])
+        row["load_average_1min"] = load
         row["sweeps"] = point["sweeps"]
         row.update(_published_for(point["clients"], point["dim"], point["dropout"]))
         rows.append(row)
@@ -297,10 +299,16 @@ def _model_check_section(checks: list[dict[str, Any]]) -> list[str]:
 def _timing_section(results: dict[str, Any]) -> list[str]:
     plan = results["plan"]
     lines = ["## Running time", "",
-             f"SecAgg, semi-honest, {plan['bits']}-bit inputs; dropped clients go silent after "
-             "ShareKeys, before uploading their masked input. Client = mean total work of an "
-             "included client; server = the server's total work; wall = the whole in-process "
-             "run, every client one after another. One run per point. See `timing.png`.", "",
+             f"SecAgg, semi-honest, {plan['bits']}-bit inputs, one run per point. Dropped clients "
+             "go silent after ShareKeys, before uploading their masked input. See `timing.png`.",
+             "",
+             "- Client: the mean total work of a client included in the sum.",
+             "- Server: the server's total work. \"Of which unmasking\" is the part spent in the "
+             "unmasking round: share reconstruction and mask removal.",
+             "- Wall: the whole in-process run, every client one after another.",
+             "- Load: the machine's 1-minute load average when the point started. The run itself "
+             "adds about 1. More means that other processes competed for the cores, which "
+             "inflates the point's times.", "",
              "Sweeps of the plan; each row below lists the sweeps it belongs to:", ""]
     for index, sweep in enumerate(plan["sweeps"]):
         lines.append(f"- {sweep_name(index)}: {sweep['vary']} = {sweep['values']}, "
@@ -308,10 +316,13 @@ def _timing_section(results: dict[str, Any]) -> list[str]:
     lines.append("")
     rows = [[r["clients"], f"{r['dim']:,}", f"{r['dropout']:.0%}", ", ".join(r["sweeps"]),
              seconds_text(r["client_s"]), seconds_text(r["published_client_s"]),
-             seconds_text(r["server_s"]), seconds_text(r["published_server_s"]),
-             seconds_text(r["wall_s"]), r["correct"]] for r in results["timing"]]
+             seconds_text(r["server_s"]), seconds_text(r["server_round_s"].get("UNMASKING")),
+             seconds_text(r["published_server_s"]), seconds_text(r["wall_s"]),
+             _load_text(r["load_average_1min"]), r["correct"]]
+            for r in results["timing"]]
     lines += markdown_table(["n", "m", "dropout", "sweeps", "client", "published client",
-                             "server", "published server", "wall", "correct"], rows)
+                             "server", "of which unmasking", "published server", "wall", "load",
+                             "correct"], rows)
 
     measured = {(r["clients"], r["dim"], r["dropout"]) for r in results["timing"]}
     missing = [p for p in results["published_times"]
@@ -395,7 +406,10 @@ def _plot_timing(plt, results: dict[str, Any], path: Path) -> None:
             target.set_xlabel(_AXIS_LABELS[varied])
             target.set_ylim(bottom=0)
             target.grid(True, alpha=0.3)
-            target.legend(fontsize=7)
+            # One legend entry per label: every published star of a sweep shares one.
+            handles, labels = target.get_legend_handles_labels()
+            unique = dict(zip(labels, handles))
+            target.legend(unique.values(), unique.keys(), fontsize=7)
             if varied == "dropout":
                 target.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
             if varied == "dim":
@@ -405,6 +419,10 @@ def _plot_timing(plt, results: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _load_text(load: float | None) -> str:
+    return "-" if load is None else f"{load:.1f}"
 
 
 def _fixed_text(fixed: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable, Iterable
 
@@ -20,9 +21,11 @@ def measure(protocol: str, clients: int, dim: int, bits: int, dropout: float = 0
 
     Times follow :func:`secagg.bench.protocol.measure_run`: ``client_s`` is
     the mean total work of an included client and ``server_s`` the server's
-    total work. Dropped clients go silent before they upload their input.
+    total work, which ``server_round_s`` splits by round. Dropped clients go
+    silent before they upload their input.
     """
     spec = RunSpec(protocol, clients, dim, bits, dropout_rate=dropout, drop_stage=2, seed=seed)
+    load = load_average_1min()
     start = time.perf_counter()
     outcome = run(spec)
     wall_s = time.perf_counter() - start
@@ -39,13 +42,25 @@ def measure(protocol: str, clients: int, dim: int, bits: int, dropout: float = 0
         "client_s": sum(client_times) / len(client_times) if client_times else None,
         "client_max_s": max(client_times, default=None),
         "server_s": report.server_s, "wall_s": wall_s,
+        "server_round_s": {stats.round.name: stats.server_s for stats in report.rounds},
         "client_upload_bytes": upload,
         "client_download_bytes": document["bytes"]["client_download_mean"],
         "bytes_per_parameter": upload / dim,
         "input_upload_bytes": _input_upload_mean(report),
         "max_abs_error": document["max_abs_error"], "error_bound": document["error_bound"],
-        "ckks": document["ckks"],
+        "ckks": document["ckks"], "load_average_1min": load,
     }
+
+
+def load_average_1min() -> float | None:
+    """Return the 1-minute load average, or None where the OS has none.
+
+    Other work on the machine slows the measured times, so each timed run records it.
+    """
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def _input_upload_mean(report) -> float | None:

@@ -58,6 +58,10 @@ def collect(plan: dict[str, Any], log: Log) -> dict[str, Any]:
     return {"warmup": _WARMUP, "runs": rows}
 
 
+def _load_text(load: float | None) -> str:
+    return "-" if load is None else f"{load:.1f}"
+
+
 def _label(row: dict[str, Any]) -> str:
     if row["protocol"] == "ckks":
         return "CKKS"
@@ -80,6 +84,8 @@ def render(results: dict[str, Any]) -> list[str]:
              "for CKKS this includes client 0, the key holder, which also generates the keys "
              "and decrypts the sum. Server = the server's total work. Error = max |decrypted "
              "sum - float64 sum| (CKKS); the masking protocols are exact on their integers. "
+             "Load = the machine's 1-minute load average when the run started; above about 1, "
+             "other processes competed for the cores. "
              "See `bytes_per_parameter.png` and `time.png`.", ""]
     settings = next((row["ckks"] for row in results["runs"] if row["ckks"]), None)
     if settings:
@@ -97,10 +103,10 @@ def render(results: dict[str, Any]) -> list[str]:
                       f"{(row['client_upload_bytes'] + row['client_download_bytes']) / row['dim']:.2f}",
                       bytes_text(row["client_upload_bytes"]), seconds_text(row["client_s"]),
                       seconds_text(row["client_max_s"]), seconds_text(row["server_s"]),
-                      error, row["correct"]])
+                      error, _load_text(row["load_average_1min"]), row["correct"]])
     lines += markdown_table(["protocol", "n", "m", "k", "upload per parameter",
                              "input upload per parameter", "upload + download per parameter", "upload per client", "client",
-                             "slowest client", "server", "error", "correct"], table)
+                             "slowest client", "server", "error", "load", "correct"], table)
     return lines
 
 
@@ -125,16 +131,21 @@ def _series(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _plot_bytes(plt, results: dict[str, Any], path: Path) -> None:
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     clients = results["plan"]["clients"][-1]
     rows = [r for r in results["runs"] if r["clients"] == clients]
     figure, (all_axes, input_axes) = plt.subplots(1, 2, figsize=(12, 4.8))
     for label, series in _series(rows).items():
         series.sort(key=lambda r: r["dim"])
         xs = [r["dim"] for r in series]
-        all_axes.plot(xs, [r["bytes_per_parameter"] for r in series], "-o", markersize=5,
-                      label=label)
-        input_axes.plot(xs, [r["input_upload_bytes"] / r["dim"] for r in series], "-o",
-                        markersize=5, label=label)
+        # SecAgg and SecAgg+ upload the same masked vector, so SecAgg+ is drawn
+        # dashed with large hollow markers to keep both visible where they coincide.
+        style = {"linestyle": "--", "marker": "o", "markersize": 9, "markerfacecolor": "none"} \
+            if series[0]["protocol"] == "secagg+" else {"marker": "o", "markersize": 5}
+        all_axes.plot(xs, [r["bytes_per_parameter"] for r in series], label=label, **style)
+        input_axes.plot(xs, [r["input_upload_bytes"] / r["dim"] for r in series], label=label,
+                        **style)
     all_axes.set_title(f"all rounds, n = {clients}", fontsize=10)
     input_axes.set_title(f"input upload only (ciphertexts or masked vector), n = {clients}",
                          fontsize=10)
@@ -142,6 +153,9 @@ def _plot_bytes(plt, results: dict[str, Any], path: Path) -> None:
         axes.axhline(FLOAT32_BYTES, color="gray", linestyle=":", label="float32 in the clear")
         axes.set_xscale("log")
         axes.set_yscale("log")
+        axes.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+        axes.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: ""))
         axes.set_xlabel("parameters m")
         axes.set_ylabel("upload bytes per parameter")
         axes.grid(True, which="both", alpha=0.3)
