@@ -48,7 +48,7 @@ PAPERS = {
 """The papers that ``secagg reproduce`` accepts, by name."""
 
 SCALES = ("full", "quick", "tiny")
-"""Plan sizes: ``full`` is the published grid, ``quick`` (``--quick``) a
+"""Plan sizes: ``full`` is the complete grid, ``quick`` (``--quick``) a
 subset that finishes in a few minutes, ``tiny`` a seconds-long grid that the
 tests run through the same code path."""
 
