@@ -24,9 +24,9 @@ clients ``naive_unmasking=True``, which skips the never-both check.
 
 from __future__ import annotations
 
-from secagg.adversaries.harness import (Driver, aggregate_correct, build_parties, choose_colluders,
-                                        honest_aborts, ids_by_reason, survivor_list)
-from secagg.adversaries.recovery import SharePool, recover_input
+from secagg.adversaries.harness import (Driver, build_parties, choose_colluders,
+                                        honest_aborts, survivor_list)
+from secagg.adversaries.recovery import SharePool, recover_input, share_attack_report
 from secagg.adversaries.report import AttackReport, AttackSpec
 from secagg.protocols.base import Round
 from secagg.protocols.masking import messages
@@ -69,21 +69,9 @@ def run(spec: AttackSpec) -> AttackReport:
 
     recovery = recover_input(parties, driver.transcript, pool, colluders)
     aborts = honest_aborts(parties, set(colluders))
-    details = {
-        "mask_key_shares_from_lie": key_shares_from_lie,
-        "shares_held": {"self_mask_seed": len(pool.self_mask_seed), "mask_key": len(pool.mask_key)},
-        "self_mask_seed": recovery.self_mask_seed.describe("the self-mask seed"),
-        "mask_key": recovery.mask_key.describe("the mask key"),
-        "client_aborts": ids_by_reason(aborts),
-        "abort_reason": None if result is None or not result.aborted else
-                        f"{result.abort_reason.name}: {result.abort_detail}",
-    }
-    return AttackReport.from_spec(
-        NAME, spec, recovered_target=recovery.matches_input, detected=bool(aborts),
-        aborted=result is None or result.aborted,
-        aggregate_correct=aggregate_correct(parties, result),
-        explanation=_explain(spec, recovery, key_shares_from_lie, aborts),
-        colluder_ids=colluders, details=details)
+    return share_attack_report(NAME, spec, parties, result, pool, recovery, aborts, colluders,
+                               _explain(spec, recovery, key_shares_from_lie, aborts),
+                               {"mask_key_shares_from_lie": key_shares_from_lie})
 
 
 def _explain(spec: AttackSpec, recovery, key_shares_from_lie: int, aborts: dict[int, str]) -> str:

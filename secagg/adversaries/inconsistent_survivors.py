@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from secagg.adversaries.harness import (Driver, aggregate_correct, build_parties, choose_colluders,
-                                        honest_aborts, ids_by_reason, survivor_list,
+from secagg.adversaries.harness import (Driver, build_parties, choose_colluders,
+                                        honest_aborts, survivor_list,
                                         target_neighbours)
-from secagg.adversaries.recovery import SharePool, recover_input
+from secagg.adversaries.recovery import SharePool, recover_input, share_attack_report
 from secagg.adversaries.report import AttackReport, AttackSpec
 from secagg.protocols.base import Round
 from secagg.protocols.masking import messages
@@ -78,22 +78,9 @@ def run(spec: AttackSpec) -> AttackReport:
     aborts = honest_aborts(parties, set(colluders))
     given_honest_list = [c for c in target_neighbours(parties, target)
                      if c not in deceived and c not in colluders and c in server.masked_senders]
-    details = {
-        "deceived": deceived,
-        "given_honest_list": given_honest_list,
-        "shares_held": {"self_mask_seed": len(pool.self_mask_seed), "mask_key": len(pool.mask_key)},
-        "self_mask_seed": recovery.self_mask_seed.describe("the self-mask seed"),
-        "mask_key": recovery.mask_key.describe("the mask key"),
-        "client_aborts": ids_by_reason(aborts),
-        "abort_reason": None if result is None or not result.aborted else
-                        f"{result.abort_reason.name}: {result.abort_detail}",
-    }
-    return AttackReport.from_spec(
-        NAME, spec, recovered_target=recovery.matches_input, detected=bool(aborts),
-        aborted=result is None or result.aborted,
-        aggregate_correct=aggregate_correct(parties, result),
-        explanation=_explain(spec, recovery, deceived, given_honest_list, aborts),
-        colluder_ids=colluders, details=details)
+    return share_attack_report(NAME, spec, parties, result, pool, recovery, aborts, colluders,
+                               _explain(spec, recovery, deceived, given_honest_list, aborts),
+                               {"deceived": deceived, "given_honest_list": given_honest_list})
 
 
 def _choose_deceived(spec: AttackSpec, parties, colluders: list[int]) -> list[int]:

@@ -25,7 +25,9 @@ from secagg.primitives.key_agreement import KeyPurpose
 from secagg.protocols.masking import MaskingClient, masks, messages
 from secagg.protocols.masking.messages import ShareKind
 
-from secagg.adversaries.harness import Parties, Transcript
+from secagg.adversaries.harness import Parties, Transcript, aggregate_correct, ids_by_reason
+from secagg.adversaries.report import AttackReport, AttackSpec
+from secagg.protocols.base import AggregationResult
 
 SECRET_BYTES = 32
 
@@ -219,3 +221,28 @@ def unmask(masked: np.ndarray, self_seed: bytes, pairwise: dict[int, bytes], own
         mask = prg.expand(seed, count, modulus, masks.domain(session_id, purpose))
         total = (total + (big - mask if sign > 0 else mask)) % big
     return total
+
+
+def share_attack_report(name: str, spec: AttackSpec, parties: Parties,
+                        result: AggregationResult | None, pool: SharePool, recovery,
+                        aborts: dict[int, str], colluders: list[int], explanation: str,
+                        details: dict) -> AttackReport:
+    """Build the report of an attack that pools shares to recover the target's input.
+
+    ``details`` holds the attack's own fields; the share counts, the two
+    reconstructions and the aborts are added after them.
+    """
+    details = {
+        **details,
+        "shares_held": {"self_mask_seed": len(pool.self_mask_seed), "mask_key": len(pool.mask_key)},
+        "self_mask_seed": recovery.self_mask_seed.describe("the self-mask seed"),
+        "mask_key": recovery.mask_key.describe("the mask key"),
+        "client_aborts": ids_by_reason(aborts),
+        "abort_reason": None if result is None or not result.aborted else
+                        f"{result.abort_reason.name}: {result.abort_detail}",
+    }
+    return AttackReport.from_spec(
+        name, spec, recovered_target=recovery.matches_input, detected=bool(aborts),
+        aborted=result is None or result.aborted,
+        aggregate_correct=aggregate_correct(parties, result),
+        explanation=explanation, colluder_ids=colluders, details=details)
