@@ -6,6 +6,7 @@ all call :func:`run`, so their numbers come from the same code path.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import math
@@ -324,12 +325,14 @@ def run(spec: RunSpec) -> RunOutcome:
     return outcome
 
 
+@functools.lru_cache(maxsize=8)
 def warm_up_kernels(modulus: int) -> None:
     """Load the compiled Numba kernels with a tiny SecAgg run, so timings exclude it.
 
     The first call of each kernel in a process loads it from Numba's cache (or
     compiles it), which takes about a second and would otherwise be charged to
-    the first client's first round.
+    the first client's first round. It runs once per process and modulus,
+    because callers such as ``secagg fedavg`` run an aggregation every round.
     """
     from secagg.network.simulator import simulate
 

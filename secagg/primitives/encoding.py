@@ -29,7 +29,7 @@ MAX_BITS = 52
 
 
 class Rounding(enum.Enum):
-    """How a scaled value is rounded to an integer level."""
+    """Rounding rule from a scaled value to an integer level."""
 
     STOCHASTIC = "stochastic"
     NEAREST = "nearest"
@@ -37,7 +37,7 @@ class Rounding(enum.Enum):
 
 @dataclass(frozen=True)
 class EncodingReport:
-    """What happened to one encoded vector."""
+    """Outcome of encoding one vector."""
 
     clipped: int
     """Number of values that were outside ``[-clip, clip]`` and were clipped."""

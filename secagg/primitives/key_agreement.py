@@ -35,7 +35,7 @@ _KDF_LABEL = b"secagg/kdf/v1"
 
 
 class KeyPurpose(enum.Enum):
-    """What a derived key is used for; part of the HKDF info string."""
+    """Purpose of a derived key, which is part of the HKDF info string."""
 
     MASK_SEED = b"mask-seed"
     CHANNEL_KEY = b"channel-key"

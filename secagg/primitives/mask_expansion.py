@@ -77,10 +77,10 @@ def accumulate(total: np.ndarray, streams: Sequence[MaskStream], modulus: int, *
     """Add ``sign * PRG(seed, domain)`` of every stream to ``total`` modulo ``modulus``.
 
     ``total`` must be a writeable, C-contiguous uint64 vector with elements
-    below ``modulus``. ``parallel`` spreads the kernels over Numba's threads;
-    None chooses it when more than one thread is available, the job has at
-    least :data:`PARALLEL_MIN_WORK` stream elements and the cores are idle
-    (the 1-minute load average is below the thread count minus 0.5). The result does not
+    below ``modulus``. ``parallel`` spreads the kernels over Numba's threads.
+    None chooses it when more than one thread is configured, the job has at
+    least :data:`PARALLEL_MIN_WORK` stream elements, and the cores are idle:
+    the 1-minute load average is below the thread count minus 0.5. The result does not
     depend on ``chunk``, ``parallel`` or the number of threads.
     """
     modulus = check_int("modulus", modulus, minimum=2, maximum=2**MAX_WIDTH)
@@ -429,9 +429,9 @@ def _fields_range(words, first, width, out):
 
 
 def _accumulate_rejection(total, streams, modulus, width, chunk, parallel) -> None:
-    # In parallel, each core sums its share of the streams into its own row and
-    # the rows are added at the end of the chunk; serially the chunk of
-    # ``total`` itself is the only row.
+    # In parallel, each core sums its share of the streams into its own row, and
+    # the rows are added into ``total`` at the end of the chunk. Serially, the
+    # chunk of ``total`` itself is the only row.
     groups = min(numba.get_num_threads(), _BATCH) if parallel else 1
     span = min(chunk, total.size)
     partials = np.zeros((groups, span), dtype=np.uint64) if parallel else None

@@ -20,7 +20,7 @@ from secagg.primitives import prg
 
 
 class RandomSource(Protocol):
-    """What the primitives need from a source of randomness."""
+    """Interface of a source of randomness, as the primitives use it."""
 
     deterministic: bool
 

@@ -1,4 +1,4 @@
-"""Which clients neighbour which: the complete graph or a SecAgg+ Harary graph.
+"""Neighbour graphs of the masking protocols: the complete graph or a SecAgg+ Harary graph.
 
 The SecAgg+ permutation is seeded by the session id, a hash of every round-0
 public key, so the server cannot pick the graph without changing the keys.

@@ -33,7 +33,7 @@ MAX_ENTRIES = 1 << 24
 
 
 class ShareKind(enum.IntEnum):
-    """Which secret of a client a revealed share belongs to."""
+    """Secret of a client that a revealed share belongs to."""
 
     SELF_MASK_SEED = 0
     MASK_KEY = 1

@@ -1,4 +1,4 @@
-"""What a client's round states share: identity, keys, secrets and views."""
+"""Client state shared by the round modules: identity, keys, secrets and views."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class ClientAbort(Exception):
 
 @dataclass
 class ClientContext:
-    """Everything one client knows. ``input``, keys and seeds are secret."""
+    """Everything one client has seen or drawn. ``input``, keys and seeds are secret."""
 
     config: MaskingConfig
     client_id: int

@@ -1,4 +1,4 @@
-"""What the server's round states share: the survivor sets and the running sum."""
+"""Server state shared by the round modules: the survivor sets and the running sum."""
 
 from __future__ import annotations
 
