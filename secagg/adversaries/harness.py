@@ -157,7 +157,7 @@ class Driver:
         while True:
             self.deliver(replies)
             requests = self.close()
-            if not requests or self.server.round >= round_:
+            if not requests or self.server.round.order >= round_.order:
                 return requests
             replies = self.send(requests)
 

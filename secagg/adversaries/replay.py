@@ -55,10 +55,10 @@ def _replay_upload(round_: Round):
 
 def _replay_download(case: Case, spec: AttackSpec, recorder: Driver) -> CaseOutcome:
     """Hand the target the first run's FORWARDED_SHARES in place of the second run's."""
-    old = recorder.transcript.downloads[Round.MASKED_INPUT_COLLECTION][spec.target]
+    old = recorder.transcript.downloads[Round.SHARE_RECEIPTS][spec.target]
 
     def intercept(opened: Round, requests: dict[int, bytes]) -> dict[int, bytes]:
-        if opened is Round.MASKED_INPUT_COLLECTION and spec.target in requests:
+        if opened is Round.SHARE_RECEIPTS and spec.target in requests:
             requests[spec.target] = old
         return requests
 
@@ -72,6 +72,8 @@ CASES = [
          "replaced its new one.", _replay_upload(Round.ADVERTISE_KEYS)),
     Case("share-keys", "Client {client}'s round-1 SHARE_KEYS (its encrypted shares) of the "
          "previous aggregation replaced its new one.", _replay_upload(Round.SHARE_KEYS)),
+    Case("share-receipt", "Client {client}'s round-1 SHARE_RECEIPT of the previous aggregation "
+         "replaced its new one.", _replay_upload(Round.SHARE_RECEIPTS)),
     Case("masked-input", "Client {client}'s round-2 MASKED_INPUT of the previous aggregation "
          "replaced its new one.", _replay_upload(Round.MASKED_INPUT_COLLECTION)),
     Case("consistency-signature", "Client {client}'s round-3 CONSISTENCY_SIGNATURE of the "

@@ -74,7 +74,10 @@ FLOWER_STAGES = {"advertise_keys": "setup", "share_keys": "share_keys",
 _STAGE_OF_FLOWER_STAGE = {flower_stage: stage for stage, flower_stage in FLOWER_STAGES.items()}
 
 _STAGE_OF_ROUND = {Round.ADVERTISE_KEYS: "advertise_keys", Round.SHARE_KEYS: "share_keys",
-                   Round.MASKED_INPUT_COLLECTION: "masked_input", Round.UNMASKING: "unmasking"}
+                   Round.SHARE_RECEIPTS: "masked_input", Round.MASKED_INPUT_COLLECTION: "masked_input",
+                   Round.UNMASKING: "unmasking"}
+"""Flower's clients decrypt their shares in its masked-vector stage, so secagg's share
+receipts, where its clients decrypt theirs, count in the same stage."""
 _DROP_ROUND = Round.MASKED_INPUT_COLLECTION
 """Dropped clients send their shares, then nothing from this round on."""
 
@@ -334,7 +337,7 @@ def _run_secagg(plan: _Plan) -> dict[str, Any]:
             break
         stage = _STAGE_OF_ROUND[server.round]
         for client_id, message in requests.items():
-            if client_id in dropped and server.round >= _DROP_ROUND:
+            if client_id in dropped and server.round.order >= _DROP_ROUND.order:
                 continue
             outgoing[client_id] = _timed(times.client_s[stage], clients[client_id].handle, message)
 

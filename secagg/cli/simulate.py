@@ -174,7 +174,7 @@ def _load_inputs(path: str | None):
 
 
 def _print_round(progress) -> None:
-    print(f"round {progress.round.value} {progress.round.name:<24} delivered {progress.delivered:>6}"
+    print(f"round {progress.round.stage} {progress.round.name:<24} delivered {progress.delivered:>6}"
           f"  dropped {progress.dropped:>5}  active {progress.active:>6}", flush=True)
 
 

@@ -160,7 +160,7 @@ class _Run:
 
             stats = RoundStats(self.server.round)
             dropouts_before = len(self.dropouts)
-            if stats.round < Round.FINISHED:
+            if stats.round is not Round.FINISHED:
                 self._apply_dropouts(stats.round)
             pending = self._deliver_downloads(stats, outgoing)
         else:
@@ -175,7 +175,7 @@ class _Run:
 
     def _apply_dropouts(self, round_: Round) -> None:
         """Apply every stage not applied yet, up to ``round_``, by calling the dropout model."""
-        while self.next_stage <= min(int(round_), len(STAGES) - 1):
+        while self.next_stage <= min(round_.stage, len(STAGES) - 1):
             stage = Round(self.next_stage)
             chosen = self.dropout.select(stage, sorted(self.active), self.dropout_rng)
             for client in sorted(set(chosen) & self.active):
@@ -240,7 +240,8 @@ class _Run:
 
         ``pending`` is what :meth:`_collect_replies` returned.
         """
-        deadline = self.deadlines.get(stats.round, math.inf) if self.latency is not None else math.inf
+        deadline = (self.deadlines.get(Round(stats.round.stage), math.inf)
+                    if self.latency is not None else math.inf)
         waiting = set(self.server.expected_senders())
         closed_at = None if waiting else 0.0
         last_arrival = 0.0

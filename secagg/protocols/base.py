@@ -36,6 +36,13 @@ import numpy as np
 class Round(enum.IntEnum):
     """Rounds of the pairwise-masking protocol (Bonawitz et al., CCS 2017).
 
+    The values 0 to 4 are the paper's round numbers, which dropout stages and
+    deadlines use. SHARE_RECEIPTS is this package's addition to ShareKeys:
+    each client reports the share ciphertexts it could not decrypt, so that
+    the server can withdraw a client whose shares too few others hold before
+    any masked input arrives. Its :attr:`stage` is 1, and its value comes
+    after the paper's numbers; compare rounds by :attr:`order`, not by value.
+
     Protocols with fewer rounds use a subset: the plaintext baseline and CKKS
     use only MASKED_INPUT_COLLECTION for their single upload.
     """
@@ -46,6 +53,22 @@ class Round(enum.IntEnum):
     CONSISTENCY_CHECK = 3
     UNMASKING = 4
     FINISHED = 5
+    SHARE_RECEIPTS = 6
+
+    @property
+    def stage(self) -> int:
+        """The paper's round number: the dropout stage and deadline key of this round."""
+        return 1 if self is Round.SHARE_RECEIPTS else int(self)
+
+    @property
+    def order(self) -> int:
+        """Position in the protocol's sequence of rounds, for comparisons."""
+        return _ROUND_ORDER.index(self)
+
+
+_ROUND_ORDER = (Round.ADVERTISE_KEYS, Round.SHARE_KEYS, Round.SHARE_RECEIPTS,
+                Round.MASKED_INPUT_COLLECTION, Round.CONSISTENCY_CHECK, Round.UNMASKING,
+                Round.FINISHED)
 
 
 class ExclusionReason(enum.Enum):
@@ -60,6 +83,7 @@ class ExclusionReason(enum.Enum):
     INVALID_CONTENT = "sent a message whose content failed a protocol check"
     BAD_SIGNATURE = "sent a message with an invalid signature"
     CLIENT_ABORTED = "aborted its own participation"
+    UNDECRYPTABLE_SHARES = "sent share ciphertexts that too many recipients could not decrypt"
 
 
 class AbortReason(enum.Enum):

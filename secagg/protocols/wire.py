@@ -40,7 +40,7 @@ class MessageType(enum.IntEnum):
     ADVERTISE_KEYS = 1        # client -> server, round 0
     SERVER_KEYS = 2           # server -> client, opens round 1
     SHARE_KEYS = 3            # client -> server, round 1
-    FORWARDED_SHARES = 4      # server -> client, opens round 2
+    FORWARDED_SHARES = 4      # server -> client, opens the share receipts of round 1
     MASKED_INPUT = 5          # client -> server, round 2
     SURVIVORS = 6             # server -> client, opens round 3 (active variant)
     CONSISTENCY_SIGNATURE = 7 # client -> server, round 3 (active variant)
@@ -49,6 +49,8 @@ class MessageType(enum.IntEnum):
     PLAINTEXT_INPUT = 10      # client -> server, plaintext baseline
     CKKS_CONTEXT = 11         # key holder -> client, CKKS key distribution
     CKKS_CIPHERTEXT = 12      # client -> server, CKKS upload
+    SHARE_RECEIPT = 13        # client -> server, round 1 (share receipts)
+    MASKED_INPUT_REQUEST = 14 # server -> client, opens round 2
 
 
 @dataclass(frozen=True)

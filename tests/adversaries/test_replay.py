@@ -5,6 +5,7 @@ from secagg.adversaries import AttackSpec, run_attack
 UPLOAD_CASES = {
     "advertise-keys": "ADVERTISE_KEYS",
     "share-keys": "SHARE_KEYS",
+    "share-receipt": "SHARE_RECEIPTS",
     "masked-input": "MASKED_INPUT_COLLECTION",
     "unmasking-response": "UNMASKING",
 }
@@ -45,7 +46,7 @@ def test_replayed_server_message_makes_client_abort():
 @pytest.mark.parametrize("active", [False, True])
 def test_all_cases_leave_exact_aggregate(active):
     report = replay(active=active)
-    assert len(report.cases) == (6 if active else 5)
+    assert len(report.cases) == (7 if active else 6)
     assert report.detected
     assert not report.aborted
     assert report.aggregate_correct

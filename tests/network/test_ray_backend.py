@@ -237,7 +237,9 @@ def test_killed_actor_clients_drop(ray_cluster, killed, aborts):
     assert elapsed < RUN_LIMIT_S
     dropped = [d for d in report.dropouts if d.cause is DropCause.FAILURE]
     assert sorted(d.client for d in dropped) == lost
-    assert {d.stage for d in dropped} == {Round.MASKED_INPUT_COLLECTION}
+    # Killed after ShareKeys, they fail in the share receipts that follow, or in the
+    # next round when a call reached the actor before the kill took effect.
+    assert {d.stage for d in dropped} <= {Round.SHARE_RECEIPTS, Round.MASKED_INPUT_COLLECTION}
     assert all("Ray actor" in d.detail for d in dropped)
     assert result.aborted is aborts
     if not aborts:

@@ -21,7 +21,8 @@ def build(n=6, t=4, dim=10, bits=8, degree=None, active=False, seed=1, inputs=No
 def run(config, clients, server, drop_stage=None, tamper=None):
     """Run to the end. ``drop_stage`` maps client id to the round from which it is silent.
 
-    ``tamper(round, sender, message)`` may replace a client's message.
+    ``tamper(round, sender, message)`` may replace a client's message, or
+    return None to withhold it.
     """
     drop_stage = drop_stage or {}
     outgoing = {c.client_id: c.start() for c in clients if drop_stage.get(c.client_id, 99) > 0}
@@ -31,11 +32,12 @@ def run(config, clients, server, drop_stage=None, tamper=None):
             if message is not None:
                 if tamper is not None:
                     message = tamper(round_, sender, message)
-                server.receive(sender, message)
+                if message is not None:
+                    server.receive(sender, message)
         requests = server.close_round()
         round_ = server.round
         outgoing = {cid: clients[cid].handle(message) for cid, message in requests.items()
-                    if drop_stage.get(cid, 99) > round_}
+                    if drop_stage.get(cid, 99) > round_.stage}
     return server.result
 
 

@@ -102,7 +102,7 @@ def test_modulus_never_wraps():
     assert result.aggregate.tolist() == [6 * 255] * 10
 
 
-@pytest.mark.parametrize("round_", [Round.ADVERTISE_KEYS, Round.SHARE_KEYS,
+@pytest.mark.parametrize("round_", [Round.ADVERTISE_KEYS, Round.SHARE_KEYS, Round.SHARE_RECEIPTS,
                                     Round.MASKED_INPUT_COLLECTION, Round.UNMASKING])
 @pytest.mark.parametrize("mangle", ["truncate", "random", "extend"])
 def test_server_excludes_malformed_message(round_, mangle):
@@ -224,7 +224,8 @@ def advance_to(round_, active=False):
     return clients[0], server.close_round()[0]
 
 
-CLIENT_ROUNDS = [(Round.SHARE_KEYS, False), (Round.MASKED_INPUT_COLLECTION, False),
+CLIENT_ROUNDS = [(Round.SHARE_KEYS, False), (Round.SHARE_RECEIPTS, False),
+                 (Round.MASKED_INPUT_COLLECTION, False),
                  (Round.UNMASKING, False), (Round.CONSISTENCY_CHECK, True), (Round.UNMASKING, True)]
 
 

@@ -4,6 +4,12 @@ and SecAgg+ (Bell et al., CCS 2020), semi-honest and actively secure.
 Client and server are state machines with one module per round under
 ``client/`` and ``server/``; they exchange bytes in the format of
 :mod:`secagg.protocols.masking.messages`.
+
+One step is added to the paper's rounds: ShareKeys ends with share receipts
+(``r1_share_receipts``), in which each client names the share ciphertexts it
+could not decrypt, and the server withdraws a client whose shares fewer than
+``threshold`` clients hold before any masked input is summed. Without it, one
+client sending undecryptable shares would make the whole run abort.
 """
 
 from __future__ import annotations

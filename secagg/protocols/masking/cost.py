@@ -8,8 +8,9 @@ are taken at their expected sizes under uniform dropout, so the result is an
 estimate for SecAgg+ with dropouts and exact otherwise.
 
 Survivor sets, as in Bonawitz et al. (CCS 2017): U1 advertised keys, U2 sent
-shares, U3 sent masked inputs, U4 signed the survivor list (active variant
-only), U5 answered the unmasking request.
+shares (and, without malicious clients, the share receipts that follow), U3
+sent masked inputs, U4 signed the survivor list (active variant only), U5
+answered the unmasking request.
 """
 
 from __future__ import annotations
@@ -46,12 +47,17 @@ def forwarded_shares(senders: int) -> int:
     return HEADER_BYTES + 4 + senders * (4 + 4 + SHARE_CIPHERTEXT)
 
 
+def id_list(count: int) -> int:
+    """SHARE_RECEIPT, MASKED_INPUT_REQUEST or SURVIVORS listing ``count`` ids."""
+    return HEADER_BYTES + 4 + 4 * count
+
+
 def masked_input(dim: int, modulus: int) -> int:
     return HEADER_BYTES + 4 + packed_size(dim, bit_width(modulus))
 
 
 def survivors(count: int) -> int:
-    return HEADER_BYTES + 4 + 4 * count
+    return id_list(count)
 
 
 def consistency_signature() -> int:
@@ -143,8 +149,11 @@ def message_bytes(clients: int, dim: int, bits: int, *, active: bool = False,
                     up=share_keys(len(near(client, sets.u1))) if client in sets.u2 else 0,
                     delivered=client in sets.u2)
     for client in sorted(sets.u2):
-        traffic.add("MASKED_INPUT_COLLECTION", client,
-                    down=forwarded_shares(len(near(client, sets.u2))),
+        # Honest clients reject no ciphertext, so no client is withdrawn.
+        traffic.add("SHARE_RECEIPTS", client, down=forwarded_shares(len(near(client, sets.u2))),
+                    up=id_list(0))
+    for client in sorted(sets.u2):
+        traffic.add("MASKED_INPUT_COLLECTION", client, down=id_list(0),
                     up=masked_input(dim, modulus) if client in sets.u3 else 0,
                     delivered=client in sets.u3)
     unmasking_addressees = sets.u3
@@ -179,9 +188,9 @@ def _regular_traffic(clients: int, dim: int, bits: int, active: bool, degree: in
     """Per-client bytes without dropout, where every client has the same neighbour count."""
     modulus = modulus_for(clients, bits)
     k = clients - 1 if degree is None else degree
-    upload = (advertise_keys(active) + share_keys(k) + masked_input(dim, modulus)
+    upload = (advertise_keys(active) + share_keys(k) + id_list(0) + masked_input(dim, modulus)
               + (consistency_signature() if active else 0) + unmasking_response(k + 1))
-    download = (server_keys(k + 1, active) + forwarded_shares(k)
+    download = (server_keys(k + 1, active) + forwarded_shares(k) + id_list(0)
                 + (survivors(clients) if active else 0)
                 + unmasking_request(k + 1, clients if active else 0))
     return {"upload": upload, "download": download}

@@ -9,6 +9,8 @@ Headers are described in :mod:`secagg.protocols.wire`. Payloads (``u32`` is a
 - SERVER_KEYS: session id (32) || list of (u32 id, channel key (32), mask key (32), blob signature).
 - SHARE_KEYS: list of (u32 recipient, blob ciphertext).
 - FORWARDED_SHARES: list of (u32 sender, blob ciphertext).
+- SHARE_RECEIPT: list of u32 ids (senders whose ciphertext failed to decrypt).
+- MASKED_INPUT_REQUEST: list of u32 ids (forwarded senders the server withdrew).
 - MASKED_INPUT: blob of the masked vector bit-packed at ceil(log2 R) bits.
 - SURVIVORS: list of u32 ids (the round-2 survivors, active variant).
 - CONSISTENCY_SIGNATURE: signature (64).
@@ -129,6 +131,21 @@ def parse_share_plaintext(data: bytes) -> tuple[int, int, bytes, bytes]:
     return sender, recipient, seed_share, key_share
 
 
+def id_list(message_type: MessageType, context: bytes, sender: int, ids: list[int]) -> bytes:
+    """Build a SURVIVORS, SHARE_RECEIPT or MASKED_INPUT_REQUEST message: sorted client ids."""
+    writer = Writer(message_type, context, sender).u32(len(ids))
+    for client in sorted(ids):
+        writer.u32(client)
+    return writer.to_bytes()
+
+
+def parse_id_list(data: bytes, message_type: MessageType, context: bytes) -> list[int]:
+    reader = expect(data, message_type, context)
+    ids = _read_ids(reader)
+    reader.finish()
+    return ids
+
+
 def masked_input(context: bytes, sender: int, packed: bytes) -> bytes:
     return Writer(MessageType.MASKED_INPUT, context, sender).blob(packed).to_bytes()
 
@@ -141,10 +158,7 @@ def parse_masked_input(data: bytes, context: bytes) -> bytes:
 
 
 def survivors(context: bytes, ids: list[int]) -> bytes:
-    writer = Writer(MessageType.SURVIVORS, context, 0xFFFFFFFF).u32(len(ids))
-    for client in ids:
-        writer.u32(client)
-    return writer.to_bytes()
+    return id_list(MessageType.SURVIVORS, context, 0xFFFFFFFF, ids)
 
 
 def _read_ids(reader: Reader) -> list[int]:
@@ -155,10 +169,7 @@ def _read_ids(reader: Reader) -> list[int]:
 
 
 def parse_survivors(data: bytes, context: bytes) -> list[int]:
-    reader = expect(data, MessageType.SURVIVORS, context)
-    ids = _read_ids(reader)
-    reader.finish()
-    return ids
+    return parse_id_list(data, MessageType.SURVIVORS, context)
 
 
 def consistency_signature(context: bytes, sender: int, signature: bytes) -> bytes:

@@ -10,8 +10,8 @@ from secagg.errors import WireFormatError
 from secagg.primitives.randomness import RandomSource, resolve
 from secagg.primitives.signatures import SigningKey
 from secagg.protocols.base import Round
-from secagg.protocols.masking.client import (r0_advertise_keys, r1_share_keys, r2_masked_input,
-                                             r3_consistency_check, r4_unmasking)
+from secagg.protocols.masking.client import (r0_advertise_keys, r1_share_keys, r1_share_receipts,
+                                             r2_masked_input, r3_consistency_check, r4_unmasking)
 from secagg.protocols.masking.client.context import ClientAbort, ClientContext
 from secagg.protocols.masking.config import MaskingConfig
 
@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 _HANDLERS = {
     Round.SHARE_KEYS: r1_share_keys.handle,
+    Round.SHARE_RECEIPTS: r1_share_receipts.handle,
     Round.MASKED_INPUT_COLLECTION: r2_masked_input.handle,
     Round.CONSISTENCY_CHECK: r3_consistency_check.handle,
     Round.UNMASKING: r4_unmasking.handle,
@@ -98,6 +99,13 @@ class MaskingClient:
     def _next_round(self) -> Round:
         if self._round is Round.MASKED_INPUT_COLLECTION and not self._ctx.config.active:
             return Round.UNMASKING
-        if self._round is Round.UNMASKING:
-            return Round.UNMASKING
-        return Round(self._round + 1)
+        return _NEXT_ROUND[self._round]
+
+
+_NEXT_ROUND = {
+    Round.SHARE_KEYS: Round.SHARE_RECEIPTS,
+    Round.SHARE_RECEIPTS: Round.MASKED_INPUT_COLLECTION,
+    Round.MASKED_INPUT_COLLECTION: Round.CONSISTENCY_CHECK,
+    Round.CONSISTENCY_CHECK: Round.UNMASKING,
+    Round.UNMASKING: Round.UNMASKING,
+}

@@ -36,13 +36,15 @@ class ClientContext:
     peers: dict[int, AdvertisedKeys] = field(default_factory=dict)
     """Round-0 keys of the neighbours that reached round 1."""
     self_mask_seed: bytes = b""
+    forwarded: list[int] = field(default_factory=list)
+    """Neighbours whose share ciphertexts the server forwarded to this client."""
     share_senders: list[int] = field(default_factory=list)
-    """Clients that sent this client shares in round 1, itself included: its view of U2."""
+    """Forwarded neighbours the server did not withdraw, and itself: this client's view of U2."""
     held_shares: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)
     """Shares this client holds, by owner: (self-mask seed share, mask key share)."""
     signed_survivors: list[int] | None = None
     revealed: dict[int, ShareKind] = field(default_factory=dict)
     channel_secrets: dict[int, bytes] = field(default_factory=dict, repr=False)
-    """AES-GCM keys agreed with each peer in round 1, reused to decrypt in round 2."""
+    """AES-GCM keys agreed with each peer in round 1, reused to decrypt the forwarded shares."""
     misbehaving: dict[int, str] = field(default_factory=dict)
-    """Peers whose round-1 ciphertext failed, with the reason."""
+    """Peers whose share ciphertext failed, with the reason; reported in SHARE_RECEIPT."""

@@ -6,7 +6,7 @@ variant), those of this client's neighbours only, and numerous enough to reach
 the threshold. Then draws the self-mask seed b_u, Shamir-shares b_u and the
 mask private key among the neighbours and itself (x = id + 1), and encrypts
 each neighbour's shares with AES-GCM under the channel key agreed with it.
-Sends: SHARE_KEYS. Next state: MaskedInputCollection.
+Sends: SHARE_KEYS. Next state: share receipts (:mod:`.r1_share_receipts`).
 """
 
 from __future__ import annotations

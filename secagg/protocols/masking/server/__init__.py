@@ -8,8 +8,8 @@ from secagg.errors import WireFormatError
 from secagg.protocols.base import AggregationResult, ExclusionReason, Round
 from secagg.protocols.masking.config import MaskingConfig
 from secagg.protocols.masking.messages import WrongContextError
-from secagg.protocols.masking.server import (r0_advertise_keys, r1_share_keys, r2_masked_input,
-                                             r3_consistency_check, r4_unmasking)
+from secagg.protocols.masking.server import (r0_advertise_keys, r1_share_keys, r1_share_receipts,
+                                             r2_masked_input, r3_consistency_check, r4_unmasking)
 from secagg.protocols.masking.server.context import ServerAbort, ServerContext
 from secagg.protocols.wire import read_header
 
@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 _STATES = {
     Round.ADVERTISE_KEYS: r0_advertise_keys,
     Round.SHARE_KEYS: r1_share_keys,
+    Round.SHARE_RECEIPTS: r1_share_receipts,
     Round.MASKED_INPUT_COLLECTION: r2_masked_input,
     Round.CONSISTENCY_CHECK: r3_consistency_check,
     Round.UNMASKING: r4_unmasking,
@@ -59,6 +60,7 @@ class MaskingServer:
         candidates = {
             Round.ADVERTISE_KEYS: set(range(ctx.config.clients)),
             Round.SHARE_KEYS: set(ctx.keys),
+            Round.SHARE_RECEIPTS: set(ctx.ciphertexts),
             Round.MASKED_INPUT_COLLECTION: set(ctx.ciphertexts),
             Round.CONSISTENCY_CHECK: set(ctx.masked_senders),
             Round.UNMASKING: set(ctx.signatures) if ctx.config.active else set(ctx.masked_senders),
@@ -124,8 +126,17 @@ class MaskingServer:
     def _next_round(self) -> Round:
         if self._round is Round.MASKED_INPUT_COLLECTION and not self._ctx.config.active:
             return Round.UNMASKING
-        return Round(self._round + 1)
+        return _NEXT_ROUND[self._round]
 
     def _finish(self, result: AggregationResult) -> None:
         self._result = result
         self._round = Round.FINISHED
+
+
+_NEXT_ROUND = {
+    Round.ADVERTISE_KEYS: Round.SHARE_KEYS,
+    Round.SHARE_KEYS: Round.SHARE_RECEIPTS,
+    Round.SHARE_RECEIPTS: Round.MASKED_INPUT_COLLECTION,
+    Round.MASKED_INPUT_COLLECTION: Round.CONSISTENCY_CHECK,
+    Round.CONSISTENCY_CHECK: Round.UNMASKING,
+}

@@ -33,7 +33,10 @@ class ServerContext:
     neighbours: dict[int, set[int]] = field(default_factory=dict)
     """Each U1 client's neighbours within U1."""
     ciphertexts: dict[int, dict[int, bytes]] = field(default_factory=dict)
-    """U2: round-1 share ciphertexts by sender, then recipient."""
+    """U2: round-1 share ciphertexts by sender, then recipient; after the share
+    receipts, only those of the clients that stay in U2."""
+    receipts: dict[int, set[int]] = field(default_factory=dict)
+    """Share receipts: by client, the senders whose ciphertext it could not decrypt."""
     total: np.ndarray | None = None
     masked_senders: set[int] = field(default_factory=set)
     """U3: clients whose masked input is in ``total``."""

@@ -4,7 +4,7 @@ Collects: SHARE_KEYS; each must hold exactly one ciphertext for every U1
 neighbour of its sender. The server cannot read the ciphertexts and only
 relays them. Closing: at least ``threshold`` clients (U2) must have sent
 shares. Sends each U2 client FORWARDED_SHARES with the ciphertexts addressed
-to it by its U2 neighbours. Next: MaskedInputCollection.
+to it by its U2 neighbours. Next: share receipts (:mod:`.r1_share_receipts`).
 """
 
 from __future__ import annotations
