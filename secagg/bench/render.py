@@ -39,6 +39,8 @@ def markdown(results: dict, command: str = COMMAND) -> str:
     lines += _client_section(results["client"])
     lines += _server_section(results["server"])
     lines += _flower_section(results["flower"])
+    if "ckks" in results:
+        lines += _ckks_section(results["ckks"])
     lines += _scaling_section(results["scaling"])
     return "\n".join(lines) + "\n"
 
@@ -118,6 +120,28 @@ def _flower_section(flower: dict) -> list[str]:
     primitives = flower["primitives"]
     for key in ("prg", "key_agreement", "share_encryption", "shamir"):
         lines.append(f"| {key.replace('_', ' ')} | {primitives['secagg'][key]} | {primitives['flower'][key]} |")
+    return lines + [""]
+
+
+def _ckks_section(ckks: dict) -> list[str]:
+    lines = ["## CKKS against raw TenSEAL and beside SecAgg+", ""]
+    if "skipped" in ckks:
+        return lines + [f"Skipped: {ckks['skipped']}", ""]
+    lines += [f"{ckks['clients']} clients, {ckks['dim']} parameters, {ckks['parameters']}. "
+              f"An upload is {ckks['upload_bytes_per_parameter']:.2f} B per parameter: "
+              "TenSEAL's serialization after a 40-byte header. "
+              "Best CPU time per upload of interleaved runs; ratio = package / raw TenSEAL.", "",
+              "| step | package | raw TenSEAL | ratio |", "| --- | --- | --- | --- |"]
+    for name, row in ckks["overheads"].items():
+        lines.append(f"| {name.replace('_', ' ')} | {_ms(row['package_cpu_s_per_100k'])} | "
+                     f"{_ms(row['raw_cpu_s_per_100k'])} | {row['ratio']:.3f} |")
+    lines += ["", "Whole runs on the same float inputs (SecAgg+ encodes them at 16 bits, clip 1):", "",
+              "| protocol | client | server | upload B/parameter | download B/parameter | correct |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for row in ckks["runs"]:
+        lines.append(f"| {row['protocol']} | {_ms(row['client_mean_s'])} | {_s(row['server_s'])} | "
+                     f"{row['client_upload_bytes_per_parameter']:.2f} | "
+                     f"{row['client_download_bytes_per_parameter']:.2f} | {row['correct']} |")
     return lines + [""]
 
 

@@ -122,17 +122,22 @@ def encrypt(context, values: np.ndarray) -> bytes:
         return ts.ckks_vector(context, values).serialize()
 
 
-def load_vector(context, data: bytes, parameters: CkksParameters, dim: int):
+def load_vector(context, data: bytes, parameters: CkksParameters, dim: int, *, start: int = 0):
     """Load a serialized CKKS vector after checking its layout.
 
-    Raises WireFormatError unless ``data`` contains ``dim`` values in
-    ``ceil(dim / slots)`` ciphertexts with encoding scale
+    ``data[start:]`` is TenSEAL's serialization. ``data[:start]`` may be a
+    secagg message header, which TenSEAL's parser skips as an unknown field
+    (see :data:`secagg.protocols.wire.MAGIC`), so a whole CKKS_CIPHERTEXT
+    message loads without a copy.
+
+    Raises WireFormatError unless the serialization contains ``dim`` values
+    in ``ceil(dim / slots)`` ciphertexts with encoding scale
     ``parameters.scale``, because TenSEAL checks only the declared size
     before it adds two vectors chunk by chunk. The scale field stays the
     encoding scale after a plaintext multiplication; SEAL keeps the actual
     scale inside each ciphertext.
     """
-    sizes, ciphertexts, scale = vector_layout(data)
+    sizes, ciphertexts, scale = vector_layout(memoryview(data)[start:])
     expected = parameters.ciphertexts_for(dim)
     if sum(sizes) != dim or len(sizes) != expected or ciphertexts != expected:
         raise WireFormatError(f"ciphertext contains {sum(sizes)} values in {ciphertexts} ciphertexts "
@@ -157,7 +162,7 @@ def decrypt(vector) -> np.ndarray:
         return np.asarray(vector.decrypt(), dtype=np.float64)
 
 
-def vector_layout(data: bytes) -> tuple[list[int], int, float]:
+def vector_layout(data: bytes | memoryview) -> tuple[list[int], int, float]:
     """Return (chunk sizes, number of ciphertexts, scale) of a serialized TenSEAL CKKS vector.
 
     Reads the top-level fields of TenSEAL 0.3's ``CKKSVectorProto``

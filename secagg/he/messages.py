@@ -10,8 +10,10 @@ every CKKS message is :meth:`CkksConfig.digest`. Payloads (``u32`` is a
   context), one entry per client other than the key holder.
 - CKKS_CONTEXT, server -> client, opens round 2: blob sealed secret context,
   empty for a key holder that is itself a client.
-- CKKS_CIPHERTEXT, client -> server, round 2: blob TenSEAL serialization of
-  the encrypted input (``ceil(dim / (N/2))`` ciphertexts).
+- CKKS_CIPHERTEXT, client -> server, round 2: TenSEAL's serialization of the
+  encrypted input (``ceil(dim / (N/2))`` ciphertexts), without a length
+  prefix: it runs to the end of the message, so that the whole message is a
+  valid TenSEAL vector (see :data:`secagg.protocols.wire.MAGIC`).
 - UNMASKING_REQUEST, server -> key holder, opens round 4: list of u32
   included client ids || blob the encrypted (weighted) sum.
 - UNMASKING_RESPONSE, key holder -> server, round 4: ``dim`` float64 values,
@@ -27,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from secagg.errors import WireFormatError
-from secagg.protocols.wire import SERVER_ID, MessageType, Reader, Writer, read_header
+from secagg.protocols.wire import HEADER_BYTES, SERVER_ID, MessageType, Reader, Writer, read_header
 
 _SUM_DTYPE = np.dtype(">f8")
 
@@ -83,14 +85,20 @@ def parse_forwarded_context(data: bytes, context: bytes) -> bytes:
 
 
 def ciphertext(context: bytes, sender: int, vector: bytes) -> bytes:
-    return Writer(MessageType.CKKS_CIPHERTEXT, context, sender).blob(vector).to_bytes()
+    return Writer(MessageType.CKKS_CIPHERTEXT, context, sender).raw(vector).to_bytes()
+
+
+def ciphertext_start(data: bytes, context: bytes, sender: int) -> int:
+    """Check a CKKS_CIPHERTEXT header; return the offset of the TenSEAL serialization."""
+    expect(data, MessageType.CKKS_CIPHERTEXT, context, sender)
+    if len(data) == HEADER_BYTES:
+        raise WireFormatError("CKKS_CIPHERTEXT carries no ciphertext")
+    return HEADER_BYTES
 
 
 def parse_ciphertext(data: bytes, context: bytes, sender: int) -> bytes:
-    reader = expect(data, MessageType.CKKS_CIPHERTEXT, context, sender)
-    vector = reader.blob()
-    reader.finish()
-    return vector
+    """Return a copy of the TenSEAL serialization in a CKKS_CIPHERTEXT message."""
+    return data[ciphertext_start(data, context, sender):]
 
 
 def decryption_request(context: bytes, included: list[int], total: bytes) -> bytes:

@@ -217,8 +217,8 @@ class CkksServer:
 
     def _receive_ciphertext(self, sender: int, message: bytes) -> None:
         config = self.config
-        data = messages.parse_ciphertext(message, self._digest, sender)
-        vector = backend.load_vector(self.context, data, config.parameters, config.dim)
+        start = messages.ciphertext_start(message, self._digest, sender)
+        vector = backend.load_vector(self.context, message, config.parameters, config.dim, start=start)
         try:
             with backend.quiet_stdout():
                 if config.weights is not None:

@@ -3,11 +3,16 @@
 Every message is a 40-byte header followed by a type-specific payload::
 
     offset  size  field
-    0       2     magic b"SA"
+    0       2     magic 0x7A 0x26
     2       1     format version (1)
     3       1     message type (MessageType)
     4       32    context: the configuration digest in round 0, the session id after
     36      4     sender: a client id, or 0xFFFFFFFF for the server (big-endian)
+
+The magic bytes, read as protocol buffers, are the key of field 15 (wire
+type 2) and the length 38: the whole header is then one field that a
+protobuf parser skips. A CKKS upload, whose payload is TenSEAL's protobuf
+serialization, therefore goes to TenSEAL as received, without a copy.
 
 Payload fields are big-endian fixed-width integers, byte strings with a 4-byte
 length prefix, and lists with a 4-byte count prefix. A parser must consume
@@ -23,7 +28,8 @@ from dataclasses import dataclass
 
 from secagg.errors import WireFormatError
 
-MAGIC = b"SA"
+MAGIC = bytes([15 << 3 | 2, 38])
+"""A protobuf key (field 15, length-delimited) and length: see the module docstring."""
 VERSION = 1
 HEADER_BYTES = 40
 CONTEXT_BYTES = 32

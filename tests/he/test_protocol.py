@@ -8,6 +8,7 @@ from secagg.he import ADD_ONLY, ONE_MULTIPLICATION, CkksConfig, CkksServer, back
 from secagg.he import messages
 from secagg.network.simulator import simulate
 from secagg.protocols.base import AbortReason, ExclusionReason, Round
+from secagg.protocols import wire
 from secagg.protocols.wire import MessageType, peek_type
 
 
@@ -52,6 +53,25 @@ def test_51200_values_take_13_ciphertexts():
     assert not result.aborted
     error = np.max(np.abs(result.aggregate - inputs.sum(axis=0)))
     assert error <= config.error_bound([0, 1, 2])
+
+
+def test_upload_message_loads_in_tenseal_whole():
+    # The header reads as a protobuf field that TenSEAL skips, so the server needs no copy.
+    dim = 5000
+    inputs = np.random.default_rng(2).uniform(-1, 1, (3, dim))
+    config = CkksConfig.create(3, dim)
+    server, parties, sent = uploads(config, inputs)
+    holder = parties[config.key_holder]
+    whole = backend.load_vector(holder.context, sent[1], config.parameters, dim,
+                                start=messages.ciphertext_start(sent[1], config.digest(), 1))
+    alone = backend.load_vector(holder.context, messages.parse_ciphertext(sent[1], config.digest(), 1),
+                                config.parameters, dim)
+    assert np.array_equal(backend.decrypt(whole), backend.decrypt(alone))
+
+
+def test_wire_header_is_one_protobuf_field():
+    assert wire.MAGIC[0] == (15 << 3) | 2
+    assert wire.MAGIC[1] == wire.HEADER_BYTES - 2
 
 
 def test_weighted_average_of_1_2_3():
