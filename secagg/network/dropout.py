@@ -4,7 +4,8 @@ A stage is a :class:`~secagg.protocols.base.Round` value from 0 to 4. A client
 that drops at stage S sends nothing from round S on and handles no server
 message from the one that opens round S on. Stage 0 means it never sends
 anything. A client dropping at stage 2 of SecAgg sent its round-0 and round-1
-messages but not its masked input.
+messages, share receipt included (:attr:`Round.stage` of SHARE_RECEIPTS is
+1), but not its masked input.
 
 The simulator calls the model's ``select`` once per stage, in increasing
 order, for every stage up to the round it is about to run, passing the
