@@ -37,7 +37,7 @@ def expansion_throughput(modulus: int, streams: int = 100, dim: int = 100_000,
     """
     batch = [mask_expansion.MaskStream(os.urandom(32), b"bench", 1) for _ in range(streams)]
     total = np.zeros(dim, dtype=np.uint64)
-    mask_expansion.accumulate(total, batch, modulus)  # load kernels and start Numba's threads
+    mask_expansion.accumulate(total, batch, modulus)  # loads the kernels and scratch memory
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()

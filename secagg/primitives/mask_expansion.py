@@ -1,4 +1,4 @@
-"""Fused, chunked, multi-threaded expansion and accumulation of PRG masks.
+"""Fused, chunked, two-threaded expansion and accumulation of PRG masks.
 
 :func:`accumulate` computes, in place,
 
@@ -8,37 +8,49 @@ and returns the same bits as calling :func:`secagg.primitives.prg.expand`
 once per stream and adding the results (:func:`accumulate_reference`, which
 the tests compare against). It never materializes a whole mask:
 
-The vector is walked in chunks that fit a core's L2 cache. For each chunk,
-the keystream of a batch of streams is written into one reused buffer with
-``update_into`` (one OpenSSL call per stream and chunk), then one Numba
-kernel adds it into the chunk of ``total``:
+The vector is cut into equal chunks that fit a core's L2 cache, and the
+streams into batches. For each batch and chunk, the keystream of the batch
+is written into a reused buffer with ``update_into`` (one OpenSSL call per
+stream and chunk), then one Numba kernel adds it into the chunk of ``total``:
 
-- R = 2**w: element i of a stream is bit field i of its keystream, so the
-  kernel splits the chunk's elements among the cores (``prange``) and each
-  core adds every stream's fields for its elements. For w = 8, 16 and 32
-  the fields are whole words and one core adds them faster than OpenSSL
-  produces them.
+- R = 2**w: element i of a stream is bit field i of its keystream. The
+  kernels add fields modulo 2**64, bits above the field included, and keep
+  the low w bits once at the end: the result modulo 2**w is the same.
+  Three kernels read the fields: whole words for w = 8, 16 and 32; for
+  w = b + d with b = 8, 16 or 32, d dividing b and at least 8 fields per
+  group (w = 9, 17, 18, 33, 34, 36), field j of a group of b / d fields is
+  the 2b-bit window at word j of the group shifted right by j * d, which
+  vectorizes; other widths shift two 64-bit words per field.
 - Other R: rejection sampling makes the position of element i unknowable
-  without reading the fields before it. Each stream keeps its cipher and its
-  unconsumed candidates between chunks, and one kernel pass reads its fields,
-  skips those >= R and adds the rest into the chunk. In parallel, each core
-  adds its share of the streams into a private row, and the rows are summed
-  into the chunk at the end.
+  without reading the fields before it. Each stream keeps its cipher and
+  its unread fields between chunks. The kernel reads a stream's fields in
+  runs: a run without a field >= R is added as a whole, which vectorizes
+  and is the common case for R close to 2**w; a run with one is read field
+  by field, skipping the fields >= R.
 
-The parallel kernels run only for large jobs on idle cores (see :func:`accumulate`).
-Either way each element of ``total`` is written by one core, so results are
-bit-identical for any core count. Extra memory is O(chunk x cores) plus
-one keystream buffer per batch of streams, and does not grow with the vector
-or the number of streams.
+``update_into`` holds the GIL (``cryptography`` 48; two Python threads
+encrypt no faster than one), but the kernels release it. For large jobs
+:func:`accumulate` therefore runs two threads, the calling one and a helper.
+They take batches in turn, and each writes and adds its own keystream, so
+one thread writes keystream while the other runs a kernel, and each reads
+the keystream it wrote from its own core's cache. A kernel holds the lock
+of its chunk of ``total``, so no two kernels write the same elements at
+once. Additions modulo R commute, so the result is bit-identical to one
+thread's.
 
-NOTE: ``cryptography`` 48 holds the GIL during ``update_into`` (measured:
-two Python threads encrypt no faster than one), so the AES keystream is
-produced on one core and only the Numba kernels use all cores.
+Extra memory is a keystream buffer and the unread fields of a batch per
+thread, O(chunk x batch x threads), independent of the vector length and the
+number of streams. The calling thread keeps this memory for its next call,
+because touching fresh memory costs more than writing keystream into it.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import os
+import queue
+import threading
 from typing import NamedTuple, Sequence
 
 import numba
@@ -50,17 +62,22 @@ from secagg.primitives import prg
 from secagg.primitives.packing import MAX_WIDTH, bit_width, unpack_stream
 
 DEFAULT_CHUNK = 1 << 15
-"""Elements per chunk: 256 KiB of uint64 accumulator, sized for a core's L2 cache."""
+"""Maximum elements per chunk: 256 KiB of uint64 accumulator, sized for a core's L2 cache."""
 
-_BATCH = 8
-"""Streams whose keystream one kernel call consumes."""
+_BATCH = 32
+"""Most streams whose keystream one kernel call consumes.
 
-PARALLEL_MIN_WORK = 1 << 25
-"""Stream elements (streams x vector length) from which the kernels use all cores.
+NOTE: with two threads, each kernel call hands the GIL to the other thread,
+which took 20 to 30 microseconds to wake in measurements on a 2-core virtual
+machine. So a batch and chunk should take far longer: 32 streams x 32768
+elements of 33 bits are 4 MiB of keystream, about 0.5 ms of AES.
+"""
 
-NOTE: chosen from measurements on a 2-core machine: below it, and on a
-machine busy with other work, starting Numba's threads cost more than it
-saved.
+PARALLEL_MIN_WORK = 1 << 22
+"""Stream elements (streams x vector length) from which :func:`accumulate` uses two threads.
+
+NOTE: chosen from measurements on a 2-core machine, as was the need for two
+chunks (see :func:`_parallel_pays`). Smaller jobs ran as fast or slower.
 """
 
 
@@ -77,11 +94,10 @@ def accumulate(total: np.ndarray, streams: Sequence[MaskStream], modulus: int, *
     """Add ``sign * PRG(seed, domain)`` of every stream to ``total`` modulo ``modulus``.
 
     ``total`` must be a writeable, C-contiguous uint64 vector with elements
-    below ``modulus``. ``parallel`` spreads the kernels over Numba's threads.
-    None chooses it when more than one thread is configured, the job has at
-    least :data:`PARALLEL_MIN_WORK` stream elements, and the cores are idle:
-    the 1-minute load average is below the thread count minus 0.5. The result does not
-    depend on ``chunk``, ``parallel`` or the number of threads.
+    below ``modulus``. ``parallel`` runs a second thread (see the module
+    docstring). None chooses it for large jobs on idle cores (see
+    :func:`_parallel_pays`). The result does not depend on ``chunk`` or
+    ``parallel``.
     """
     modulus = check_int("modulus", modulus, minimum=2, maximum=2**MAX_WIDTH)
     chunk = check_int("chunk", chunk, minimum=128)
@@ -93,35 +109,48 @@ def accumulate(total: np.ndarray, streams: Sequence[MaskStream], modulus: int, *
         return
 
     if parallel is None:
-        parallel = _parallel_pays(len(streams) * total.size)
+        parallel = _parallel_pays(len(streams), total.size, chunk)
+    threads = 2 if parallel else 1
     width = bit_width(modulus)
     if modulus == 1 << width:
-        _accumulate_power_of_two(total, streams, width, chunk - chunk % 128, parallel)
+        _accumulate_power_of_two(total, streams, width, _span(total.size, chunk, 128), threads)
     else:
-        _accumulate_rejection(total, streams, modulus, width, chunk - chunk % 64, parallel)
+        _accumulate_rejection(total, streams, modulus, width, _span(total.size, chunk, 64),
+                              threads)
 
 
-def _parallel_pays(work: int) -> bool:
-    """Return True if the parallel kernels are likely faster for ``work`` stream elements.
+def _parallel_pays(streams: int, size: int, chunk: int) -> bool:
+    """Return True if two threads are likely faster for ``streams`` masks of ``size`` elements.
 
-    They need a large job and idle cores. On a machine whose other processes
-    already keep the cores busy, Numba's threads wait for one another and
-    the parallel kernels ran 10 to 50 times slower than the serial ones in
-    measurements on a 2-core machine.
+    They need a large job, at least two chunks (with one, the kernels of
+    both threads wait for the same chunk), and an idle core: the 1-minute
+    load average must be below the core count minus 0.5.
     """
-    if work < PARALLEL_MIN_WORK:
+    if size <= chunk or streams * size < PARALLEL_MIN_WORK:
         return False
-    # numba.get_num_threads() would start Numba's thread pool, whose OpenMP
-    # threads then spin and slow other work (torch training, measured 3 to 5
-    # times slower), so read the configured count instead.
-    threads = numba.config.NUMBA_NUM_THREADS
-    if threads < 2:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not available on macOS and Windows
+        cores = os.cpu_count() or 1
+    if cores < 2:
         return False
     try:
         busy = os.getloadavg()[0]
     except (AttributeError, OSError):  # not available on Windows
         return True
-    return busy < threads - 0.5
+    return busy < cores - 0.5
+
+
+def _span(size: int, chunk: int, align: int) -> int:
+    """Return the length of the equal chunks, a multiple of ``align``, that cover ``size``.
+
+    Equal chunks avoid a small last chunk, which would cost a kernel call per batch for
+    little work.
+    """
+    chunk -= chunk % align
+    chunks = -(-size // chunk)
+    span = -(-size // chunks)
+    return span + (-span % align)
 
 
 def accumulate_reference(total: np.ndarray, streams: Sequence[MaskStream], modulus: int) -> None:
@@ -145,124 +174,256 @@ def _check_stream(index: int, stream) -> MaskStream:
 
 
 def _cipher(seed: bytes, domain: bytes):
-    return Cipher(algorithms.AES(seed), modes.CTR(prg.counter_block(domain))).encryptor()
+    return Cipher(algorithms.AES(seed), _counter_mode(domain)).encryptor()
+
+
+@functools.lru_cache(maxsize=64)
+def _counter_mode(domain: bytes) -> modes.CTR:
+    """Return the CTR mode of ``domain``, built once: the streams of a job share few domains."""
+    return modes.CTR(prg.counter_block(domain))
+
+
+_scratch = threading.local()
+
+
+def _scratch_array(name: str, shape: tuple, dtype) -> np.ndarray:
+    """Return an uninitialized array in this thread's scratch memory ``name``.
+
+    The memory is kept for the next call: fresh memory costs a page fault
+    per 4 KiB on first use, which took longer than writing keystream into
+    it (0.6 ms per MB in measurements on a 2-core virtual machine).
+    """
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    memory = getattr(_scratch, name, None)
+    if memory is None or memory.size < nbytes:
+        memory = np.empty(nbytes, dtype=np.uint8)
+        setattr(_scratch, name, memory)
+    return memory[:nbytes].view(dtype).reshape(shape)
+
+
+@functools.lru_cache(maxsize=8)
+def _zeros(nbytes: int) -> memoryview:
+    """Return ``nbytes`` zero bytes, the plaintext of a keystream row, as a view.
+
+    Slicing the view copies nothing.
+    """
+    return memoryview(bytes(nbytes))
 
 
 class _KeystreamBuffer:
-    """A reused buffer holding one keystream row per stream of a batch."""
+    """One keystream row per stream of a batch, in scratch memory number ``slot``."""
 
-    def __init__(self, row_bytes: int):
+    def __init__(self, slot: int, row_bytes: int):
         self.row_stride = (row_bytes // 8 + 2) * 8
-        self.buffer = bytearray(_BATCH * self.row_stride + 16)
+        self.buffer = _scratch_array(f"keystream{slot}", (_BATCH * self.row_stride + 16,),
+                                     np.uint8)
         self.view = memoryview(self.buffer)
-        self.zeros = memoryview(bytes(row_bytes))  # a view, so slicing copies nothing
+        self.zeros = _zeros(row_bytes)
 
     def fill(self, row: int, cipher, nbytes: int) -> None:
         offset = row * self.row_stride
         cipher.update_into(self.zeros[:nbytes], self.view[offset:offset + nbytes + 15])
 
     def rows(self, dtype, count: int) -> np.ndarray:
-        itemsize = np.dtype(dtype).itemsize
-        flat = np.frombuffer(self.buffer, dtype=dtype, count=_BATCH * self.row_stride // itemsize)
-        return flat.reshape(_BATCH, -1)[:count]
+        rows = self.buffer[:_BATCH * self.row_stride].view(dtype)
+        return rows.reshape(_BATCH, -1)[:count]
+
+
+class _Job:
+    """The batches of streams still to add, and a lock per chunk of ``total``.
+
+    The threads of a job take batches in turn. A kernel adds into a chunk
+    only while it holds the chunk's lock, so no two kernels write the same
+    part of ``total`` at once.
+    """
+
+    def __init__(self, total: np.ndarray, streams: list[MaskStream], span: int, threads: int):
+        self.total = total
+        self.span = span
+        # Equal batches, as many for each thread, so that the threads end together.
+        batches = threads * -(-len(streams) // (threads * _BATCH))
+        size = -(-len(streams) // batches)
+        self.batches: queue.SimpleQueue = queue.SimpleQueue()
+        for b in range(0, len(streams), size):
+            self.batches.put(streams[b:b + size])
+        self.locks = [threading.Lock() for _ in range(0, total.size, span)]
+        self.failed = threading.Event()
+
+    def next_batch(self) -> list[MaskStream] | None:
+        """Return the next batch to add, or None when all are taken or a thread failed."""
+        if self.failed.is_set():
+            return None
+        try:
+            return self.batches.get_nowait()
+        except queue.Empty:
+            return None
+
+    def chunks(self):
+        """Yield each chunk of ``total`` with its lock."""
+        for index, lock in enumerate(self.locks):
+            start = index * self.span
+            yield self.total[start:start + self.span], lock
+
+
+def _run_threads(work, threads: int, job: _Job) -> None:
+    """Run ``work(0)`` in this thread and ``work(1) .. work(threads - 1)`` in new ones.
+
+    Raises the first error of any thread, after every thread has ended.
+    """
+    errors: list[BaseException] = []
+
+    def run(slot: int) -> None:
+        try:
+            work(slot)
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+            job.failed.set()
+
+    helpers = [threading.Thread(target=run, args=(slot,), name="secagg-masks", daemon=True)
+               for slot in range(1, threads)]
+    for helper in helpers:
+        helper.start()
+    try:
+        work(0)
+    except BaseException:
+        job.failed.set()
+        raise
+    finally:
+        for helper in helpers:
+            helper.join()
+    if errors:
+        raise errors[0]
 
 
 # Power-of-two moduli ------------------------------------------------------------------
 
 _BLOCK = 1024
-"""Elements per parallel work item in the kernels."""
+"""Elements the kernels add from every stream of a batch before moving on (L1-sized)."""
 
 
 @numba.njit(cache=True, nogil=True)
-def _add_fields_block(part, first, words, signs, width):
-    """Add fields ``first ..`` of each row of ``words`` into ``part``, modulo 2**width."""
+def _keep_low_bits(target, width):
+    """Reduce every element of ``target`` modulo 2**width."""
     mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+    for i in range(target.shape[0]):
+        target[i] &= mask
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_words(target, words, signs, width):
+    """Add fields of 8, 16 or 32 bits that are the words of ``words``."""
+    count = target.shape[0]
+    for first in range(0, count, _BLOCK):
+        part = target[first:min(first + _BLOCK, count)]
+        for s in range(words.shape[0]):
+            row = words[s, first:first + part.shape[0]]
+            if signs[s] < 0:
+                for i in range(part.shape[0]):
+                    part[i] -= np.uint64(row[i])
+            else:
+                for i in range(part.shape[0]):
+                    part[i] += np.uint64(row[i])
+    _keep_low_bits(target, width)
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_windows(target, words, signs, width):
+    """Add fields of ``width`` = b + d bits, with b the bits of a word of ``words`` and d | b.
+
+    A group of b / d fields spans b / d + 1 words: field j of the group is
+    the 2b-bit window of its words j and j + 1 shifted right by j * d.
+    """
+    bits = words.itemsize * 8
+    step = width - bits
+    group = bits // step
+    count = target.shape[0]
+    for first in range(0, count, _BLOCK):  # _BLOCK is a multiple of every group size
+        last = min(first + _BLOCK, count)
+        for s in range(words.shape[0]):
+            row = words[s]
+            negate = signs[s] < 0
+            for start in range(first, last, group):
+                part = target[start:min(start + group, last)]
+                base = start // group * (group + 1)
+                low = row[base:base + part.shape[0]]
+                high = row[base + 1:base + 1 + part.shape[0]]
+                if negate:
+                    for j in range(part.shape[0]):
+                        part[j] -= ((np.uint64(low[j]) | (np.uint64(high[j]) << np.uint64(bits)))
+                                    >> np.uint64(j * step))
+                else:
+                    for j in range(part.shape[0]):
+                        part[j] += ((np.uint64(low[j]) | (np.uint64(high[j]) << np.uint64(bits)))
+                                    >> np.uint64(j * step))
+    _keep_low_bits(target, width)
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_fields(target, words, signs, width):
+    """Add fields of any ``width`` up to 64 bits from 64-bit ``words``."""
     one = np.uint64(1)
     top = np.uint64(63)
     w = np.uint64(width)
-    for s in range(words.shape[0]):
-        row = words[s]
-        negate = signs[s] < 0
-        for i in range(part.shape[0]):
-            bit = np.uint64(first + i) * w
-            index = bit >> np.uint64(6)
-            offset = bit & top
-            # (x << 1) << (63 - offset) is x << (64 - offset), and 0 when offset is 0.
-            value = ((row[index] >> offset) | ((row[index + one] << one) << (top - offset))) & mask
-            if negate:
-                part[i] = (part[i] - value) & mask
-            else:
-                part[i] = (part[i] + value) & mask
-
-
-@numba.njit(cache=True, nogil=True)
-def _add_fields_serial(target, words, signs, width):
-    """Add the first ``target.size`` w-bit fields of each row of ``words`` into ``target``."""
     count = target.shape[0]
-    for block in range((count + _BLOCK - 1) // _BLOCK):
-        first = block * _BLOCK
-        # A slice, not an offset, lets LLVM vectorize the inner loop.
-        _add_fields_block(target[first:min(first + _BLOCK, count)], first, words, signs, width)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _add_fields_parallel(target, words, signs, width):
-    """Run :func:`_add_fields_serial` with the blocks spread over the cores."""
-    count = target.shape[0]
-    for block in numba.prange((count + _BLOCK - 1) // _BLOCK):
-        first = block * _BLOCK
-        _add_fields_block(target[first:min(first + _BLOCK, count)], first, words, signs, width)
-
-
-@numba.njit(cache=True, nogil=True)
-def _add_words_batch(target, words, signs, mask):
-    """Add whole 8-, 16- or 32-bit words: the fast path for those widths.
-
-    It runs on one core: it is faster than the keystream it reads, and a
-    parallel launch cost more than it saved in measurements at 32 bits.
-    """
-    count = target.shape[0]
-    for block in range((count + _BLOCK - 1) // _BLOCK):
-        first = block * _BLOCK
-        last = min(first + _BLOCK, count)
-        part = target[first:last]
+    for first in range(0, count, _BLOCK):
+        # A slice, not an offset, lets LLVM vectorize the inner loops.
+        part = target[first:min(first + _BLOCK, count)]
         for s in range(words.shape[0]):
-            row = words[s, first:last]
-            if signs[s] < 0:
-                for i in range(part.shape[0]):
-                    part[i] = (part[i] - np.uint64(row[i])) & mask
-            else:
-                for i in range(part.shape[0]):
-                    part[i] = (part[i] + np.uint64(row[i])) & mask
+            row = words[s]
+            negate = signs[s] < 0
+            for i in range(part.shape[0]):
+                bit = np.uint64(first + i) * w
+                index = bit >> np.uint64(6)
+                offset = bit & top
+                # (x << 1) << (63 - offset) is x << (64 - offset), and 0 when offset is 0.
+                value = (row[index] >> offset) | ((row[index + one] << one) << (top - offset))
+                if negate:
+                    part[i] -= value
+                else:
+                    part[i] += value
+    _keep_low_bits(target, width)
 
 
-def _accumulate_power_of_two(total, streams, width, chunk, parallel) -> None:
-    add_fields = _add_fields_parallel if parallel else _add_fields_serial
-    narrow = {8: np.uint8, 16: np.uint16, 32: np.uint32}.get(width)
-    span = min(chunk, total.size)
-    keystreams = _KeystreamBuffer((span * width + 7) // 8)
-    mask = np.uint64((1 << width) - 1)
+def _power_of_two_kernel(width: int):
+    """Return the kernel for fields of ``width`` bits and the word type it reads."""
+    if width in (8, 16, 32):
+        return _add_words, np.dtype(f"<u{width // 8}")
+    for bits in (8, 16, 32):
+        step = width - bits
+        if 0 < step and bits % step == 0 and bits // step >= 8:
+            return _add_windows, np.dtype(f"<u{bits // 8}")
+    return _add_fields, np.dtype("<u8")
 
-    for b in range(0, len(streams), _BATCH):
-        batch = streams[b:b + _BATCH]
-        signs = np.array([s.sign for s in batch], dtype=np.int8)
-        ciphers = [_cipher(s.seed, s.domain) for s in batch]
-        for a in range(0, total.size, span):
-            count = min(span, total.size - a)
-            for row, cipher in enumerate(ciphers):
-                keystreams.fill(row, cipher, (count * width + 7) // 8)
-            target = total[a:a + count]
-            if narrow is not None:
-                _add_words_batch(target, keystreams.rows(narrow, len(batch)), signs, mask)
-            else:
-                add_fields(target, keystreams.rows(np.uint64, len(batch)), signs, width)
+
+def _accumulate_power_of_two(total, streams, width, span, threads) -> None:
+    kernel, dtype = _power_of_two_kernel(width)
+    job = _Job(total, streams, span, threads)
+    buffers = [_KeystreamBuffer(slot, span * width // 8) for slot in range(threads)]
+
+    def work(slot: int) -> None:
+        keystreams = buffers[slot]
+        while (batch := job.next_batch()) is not None:
+            signs = np.array([s.sign for s in batch], dtype=np.int8)
+            ciphers = [_cipher(s.seed, s.domain) for s in batch]
+            for part, lock in job.chunks():
+                for row, cipher in enumerate(ciphers):
+                    keystreams.fill(row, cipher, (part.size * width + 7) // 8)
+                with lock:
+                    kernel(part, keystreams.rows(dtype, len(batch)), signs, width)
+
+    _run_threads(work, threads, job)
 
 
 # Other moduli: rejection sampling ------------------------------------------------------
 
+_RUN = 256
+"""Fields the rejection kernel checks at once. A run with no field >= R is added as a whole."""
+
+
 @numba.njit(cache=True, nogil=True)
 def _field(words, index, width):
-    """Return bit field ``index`` of ``width`` bits of a little-endian word array."""
+    """Return bit field ``index`` of ``width`` bits of a little-endian 64-bit word array."""
     bit = np.uint64(index) * np.uint64(width)
     word = bit >> np.uint64(6)
     offset = bit & np.uint64(63)
@@ -272,14 +433,42 @@ def _field(words, index, width):
 
 
 @numba.njit(cache=True, nogil=True)
-def _add_candidate(part, fill, value, modulus, negate):
-    """Add an accepted candidate at ``part[fill]`` modulo ``modulus``."""
-    if negate and value != 0:
+def _unpack_fields(words, first, width, out):
+    """Write fields ``first .. first + out.size - 1`` of ``words`` into ``out``.
+
+    ``words`` contains 32-bit words when ``width`` is 32, and 64-bit words otherwise.
+    """
+    if width == 32:
+        fields = words[first:first + out.shape[0]]
+        for k in range(out.shape[0]):
+            out[k] = np.uint64(fields[k])
+    else:
+        for k in range(out.shape[0]):
+            out[k] = _field(words, first + k, width)
+
+
+@numba.njit(cache=True, nogil=True)
+def _all_below(values, modulus):
+    largest = np.uint64(0)
+    for k in range(values.shape[0]):
+        largest = max(largest, values[k])
+    return largest < modulus
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_mod(current, value, modulus, negate):
+    """Return ``current`` plus (or minus) ``value`` modulo ``modulus``, both below it."""
+    if negate:
         value = modulus - value
-    updated = part[fill] + value
-    if updated >= modulus:
-        updated -= modulus
-    part[fill] = updated
+    updated = current + value
+    return updated - modulus if updated >= modulus else updated
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_all(part, values, modulus, negate):
+    """Add (or subtract) ``values`` < ``modulus`` to ``part`` modulo ``modulus``."""
+    for k in range(part.shape[0]):
+        part[k] = _add_mod(part[k], values[k], modulus, negate)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -288,162 +477,136 @@ def _add_accepted_values(part, fill, values, modulus, negate):
 
     Returns the new fill and the number of values consumed.
     """
+    count = values.shape[0]
+    if count <= part.shape[0] - fill and _all_below(values, modulus):
+        _add_all(part[fill:fill + count], values, modulus, negate)
+        return fill + count, count
     index = 0
-    while index < values.shape[0] and fill < part.shape[0]:
-        value = np.uint64(values[index])
-        index += 1
-        if value < modulus:
-            _add_candidate(part, fill, value, modulus, negate)
+    while index < count and fill < part.shape[0]:
+        if values[index] < modulus:
+            part[fill] = _add_mod(part[fill], values[index], modulus, negate)
             fill += 1
+        index += 1
     return fill, index
 
 
 @numba.njit(cache=True, nogil=True)
 def _add_accepted_fields(part, fill, words, width, count, modulus, negate):
-    """Like :func:`_add_accepted_values`, reading the first ``count`` fields of a keystream.
-
-    ``words`` is the keystream as 32-bit words when ``width`` is 32, and as
-    64-bit words otherwise.
-    """
+    """Like :func:`_add_accepted_values`, reading the first ``count`` fields of a keystream."""
+    values = np.empty(_RUN, dtype=np.uint64)
     index = 0
     while index < count and fill < part.shape[0]:
-        if width == 32:
-            value = np.uint64(words[index])
+        length = min(_RUN, count - index)
+        if width == 32:  # the words are the fields
+            fill, used = _add_accepted_values(part, fill, words[index:index + length], modulus,
+                                              negate)
         else:
-            value = _field(words, index, width)
-        index += 1
-        if value < modulus:
-            _add_candidate(part, fill, value, modulus, negate)
-            fill += 1
+            _unpack_fields(words, index, width, values[:length])
+            fill, used = _add_accepted_values(part, fill, values[:length], modulus, negate)
+        index += used
     return fill, index
 
 
 @numba.njit(cache=True, nogil=True)
-def _add_accepted_group(partials, fills, words, width, counts, used, signs, modulus, group):
-    """Filter and add the fields of streams ``group, group + groups, ...`` into ``partials[group]``."""
-    groups = partials.shape[0]
-    part = partials[group]
-    for s in range(group, words.shape[0], groups):
+def _add_accepted_batch(part, fills, unread, unread_counts, words, counts, signs, width,
+                        modulus):
+    """Add each stream's next elements into ``part``: its unread fields, then its keystream.
+
+    Stream ``s`` reads the first ``counts[s]`` fields of ``words[s]`` and
+    keeps those it did not need in ``unread[s]``. ``fills[s]`` gets the
+    number of elements it added, and fewer than ``part.size`` means that
+    its fields fell short.
+    """
+    for s in range(words.shape[0]):
+        negate = signs[s] < 0
+        stream_unread = unread[s]
+        fill, used = _add_accepted_values(part, 0, stream_unread[:unread_counts[s]], modulus,
+                                          negate)
+        left = unread_counts[s] - used
+        for k in range(left):  # moves the fields still unread to the front
+            stream_unread[k] = stream_unread[used + k]
         if counts[s] > 0:
-            fill, consumed = _add_accepted_fields(part, fills[s], words[s], width, counts[s],
-                                                  modulus, signs[s] < 0)
-            fills[s] = fill
-            used[s] = consumed
+            fill, used = _add_accepted_fields(part, fill, words[s], width, counts[s], modulus,
+                                              negate)
+            _unpack_fields(words[s], used, width, stream_unread[left:left + counts[s] - used])
+            left += counts[s] - used
+        unread_counts[s] = left
+        fills[s] = fill
 
 
-@numba.njit(cache=True, nogil=True)
-def _add_accepted_serial(partials, fills, words, width, counts, used, signs, modulus):
-    """Filter and add every stream's fields; stream ``s`` adds into ``partials[s % groups]``."""
-    for group in range(partials.shape[0]):
-        _add_accepted_group(partials, fills, words, width, counts, used, signs, modulus, group)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _add_accepted_parallel(partials, fills, words, width, counts, used, signs, modulus):
-    """Run :func:`_add_accepted_serial` with the groups of streams spread over the cores."""
-    for group in numba.prange(partials.shape[0]):
-        _add_accepted_group(partials, fills, words, width, counts, used, signs, modulus, group)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _sum_partials(target, partials, modulus):
-    """Add every row of ``partials`` into ``target`` modulo ``modulus``."""
-    count = target.shape[0]
-    for block in numba.prange((count + _BLOCK - 1) // _BLOCK):
-        for i in range(block * _BLOCK, min((block + 1) * _BLOCK, count)):
-            updated = target[i]
-            for group in range(partials.shape[0]):
-                updated += partials[group, i]
-                if updated >= modulus:
-                    updated -= modulus
-            target[i] = updated
+def _fields_for(needed: int, acceptance: float) -> int:
+    """Return how many fields to read for ``needed`` elements: 2% above the expected need."""
+    fields = int(needed / acceptance * 1.02) + 64
+    return fields + (-fields % 64)  # keeps every keystream request byte aligned
 
 
 class _RejectionBatch:
-    """Ciphers and unconsumed candidates of a batch of streams, kept between chunks."""
+    """Ciphers and unread fields of a batch of streams, kept between chunks."""
 
-    def __init__(self, batch: list[MaskStream], width: int, modulus: int, span: int, groups: int):
+    def __init__(self, batch: list[MaskStream], width: int, modulus: int, unread: np.ndarray):
         self.ciphers = [_cipher(s.seed, s.domain) for s in batch]
         self.signs = np.array([s.sign for s in batch], dtype=np.int8)
         self.width = width
         self.modulus = np.uint64(modulus)
         self.acceptance = modulus / float(1 << width)
-        self.groups = groups
-        self.carry = [np.empty(0, dtype=np.uint64) for _ in batch]
-        self.keystreams = _KeystreamBuffer(self._fields_for(span) * width // 8)
+        self.unread = unread
+        self.unread_counts = np.zeros(len(batch), dtype=np.int64)
+        self.counts = np.zeros(len(batch), dtype=np.int64)
+        self.fills = np.zeros(len(batch), dtype=np.int64)
 
-    def _fields_for(self, needed: int) -> int:
-        # 2% above the expected need; a shortfall is topped up stream by stream.
-        fields = int(needed / self.acceptance * 1.02) + 64
-        return fields + (-fields % 64)  # keeps every keystream request byte aligned
+    def fill(self, keystreams: _KeystreamBuffer, count: int) -> np.ndarray:
+        """Write the keystream that each stream needs for its next ``count`` elements.
 
-    def add_into(self, partials: np.ndarray) -> None:
-        """Add each stream's next ``partials.shape[1]`` elements into its group's row."""
-        count = partials.shape[1]
-        streams = len(self.ciphers)
-        fills = np.zeros(streams, dtype=np.int64)
-        for s in range(streams):
-            fills[s], used = _add_accepted_values(partials[s % self.groups], 0, self.carry[s],
-                                                  self.modulus, self.signs[s] < 0)
-            self.carry[s] = self.carry[s][used:]
-
-        fields = self._fields_for(count)
-        counts = np.zeros(streams, dtype=np.int64)
+        A stream whose unread fields may suffice gets none. Those that are
+        rejected are made up for in :meth:`add_into`. Returns the keystream rows.
+        """
         for s, cipher in enumerate(self.ciphers):
-            if fills[s] < count:
-                counts[s] = fields
-                self.keystreams.fill(s, cipher, fields * self.width // 8)
-        words = self.keystreams.rows(np.dtype("<u4") if self.width == 32 else np.uint64, streams)
-        used = np.zeros_like(counts)
-        add = _add_accepted_parallel if self.groups > 1 else _add_accepted_serial
-        add(partials, fills, words, self.width, counts, used, self.signs, self.modulus)
+            needed = count - int(self.unread_counts[s])
+            self.counts[s] = _fields_for(needed, self.acceptance) if needed > 0 else 0
+            if needed > 0:
+                keystreams.fill(s, cipher, int(self.counts[s]) * self.width // 8)
+        return keystreams.rows(np.dtype("<u4") if self.width == 32 else np.uint64,
+                               len(self.ciphers))
 
-        for s in range(streams):
-            if counts[s]:
-                self.carry[s] = self._leftover(words[s], int(used[s]), int(counts[s]))
-            while fills[s] < count:
-                self._top_up(s, partials[s % self.groups], fills)
+    def add_into(self, part: np.ndarray, words: np.ndarray) -> None:
+        """Add each stream's next ``part.size`` elements, read from ``words``, into ``part``."""
+        _add_accepted_batch(part, self.fills, self.unread, self.unread_counts, words,
+                            self.counts, self.signs, self.width, self.modulus)
+        for s in np.flatnonzero(self.fills < part.size):
+            self._top_up(s, part)
 
-    def _leftover(self, words: np.ndarray, first: int, last: int) -> np.ndarray:
-        """Return the unconsumed fields ``first .. last - 1`` of one stream as values."""
-        if self.width == 32:
-            return words[first:last].astype(np.uint64)
-        out = np.empty(last - first, dtype=np.uint64)
-        _fields_range(words, first, self.width, out)
-        return out
+    def _top_up(self, s: int, part: np.ndarray) -> None:
+        """Read more of stream ``s``'s keystream until its elements fill ``part``.
 
-    def _top_up(self, s: int, part: np.ndarray, fills: np.ndarray) -> None:
-        fields = self._fields_for(part.size - fills[s])
-        keystream = self.ciphers[s].update(bytes(fields * self.width // 8))
-        candidates = np.concatenate([self.carry[s], unpack_stream(keystream, self.width, fields)])
-        fills[s], used = _add_accepted_values(part, fills[s], candidates, self.modulus,
+        Its unread fields are all used up when this runs.
+        """
+        fill = int(self.fills[s])
+        while fill < part.size:
+            fields = _fields_for(part.size - fill, self.acceptance)
+            keystream = self.ciphers[s].update(bytes(fields * self.width // 8))
+            values = unpack_stream(keystream, self.width, fields)
+            fill, used = _add_accepted_values(part, fill, values, self.modulus,
                                               self.signs[s] < 0)
-        self.carry[s] = candidates[used:]
+        self.unread[s, :fields - used] = values[used:]
+        self.unread_counts[s] = fields - used
 
 
-@numba.njit(cache=True, nogil=True)
-def _fields_range(words, first, width, out):
-    """Write fields ``first .. first + out.size - 1`` of ``words`` into ``out``."""
-    for i in range(out.shape[0]):
-        out[i] = _field(words, first + i, width)
+def _accumulate_rejection(total, streams, modulus, width, span, threads) -> None:
+    acceptance = modulus / float(1 << width)
+    fields = _fields_for(span, acceptance)
+    job = _Job(total, streams, span, threads)
+    buffers = [_KeystreamBuffer(slot, fields * width // 8) for slot in range(threads)]
+    # A stream keeps at most the surplus of one keystream request, and the
+    # surplus of a request for ``span`` elements is the largest but for rounding.
+    unread = [_scratch_array(f"unread{slot}", (_BATCH, fields - span + 64), np.uint64)
+              for slot in range(threads)]
 
+    def work(slot: int) -> None:
+        while (batch := job.next_batch()) is not None:
+            state = _RejectionBatch(batch, width, modulus, unread[slot][:len(batch)])
+            for part, lock in job.chunks():
+                words = state.fill(buffers[slot], part.size)
+                with lock:
+                    state.add_into(part, words)
 
-def _accumulate_rejection(total, streams, modulus, width, chunk, parallel) -> None:
-    # In parallel, each core sums its share of the streams into its own row, and
-    # the rows are added into ``total`` at the end of the chunk. Serially, the
-    # chunk of ``total`` itself is the only row.
-    groups = min(numba.get_num_threads(), _BATCH) if parallel else 1
-    span = min(chunk, total.size)
-    partials = np.zeros((groups, span), dtype=np.uint64) if parallel else None
-    modulus_u64 = np.uint64(modulus)
-    for b in range(0, len(streams), _BATCH):
-        batch = _RejectionBatch(streams[b:b + _BATCH], width, modulus, span, groups)
-        for a in range(0, total.size, span):
-            count = min(span, total.size - a)
-            if parallel:
-                rows = partials[:, :count]
-                rows.fill(0)
-                batch.add_into(rows)
-                _sum_partials(total[a:a + count], rows, modulus_u64)
-            else:
-                batch.add_into(total[a:a + count].reshape(1, count))
+    _run_threads(work, threads, job)
