@@ -122,6 +122,35 @@ def agree_and_derive(private_bytes: bytes | KeyPair, peer_public_bytes: bytes, p
     return derive_key(secret, purpose, session_id, own_id, peer_id)
 
 
+def agree_and_derive_many(key_pair: KeyPair, peers: dict[int, bytes], purpose: KeyPurpose,
+                          session_id: bytes, own_id: int) -> dict[int, bytes]:
+    """Return the key for ``purpose`` agreed with each peer, by peer id.
+
+    The same keys as :func:`agree_and_derive` for each peer, with the
+    arguments checked once: a client agrees keys with hundreds of peers.
+    """
+    if not isinstance(purpose, KeyPurpose):
+        raise TypeError(f"purpose must be a KeyPurpose, got {purpose!r}")
+    session_id = check_bytes("session_id", session_id)
+    own_id = check_int("own_id", own_id, minimum=0, maximum=2**64 - 1)
+    prefix = (_KDF_LABEL + len(purpose.value).to_bytes(2, "big") + purpose.value
+              + len(session_id).to_bytes(2, "big") + session_id)
+    private = key_pair.private_key()
+    keys = {}
+    for peer, public in peers.items():
+        public = check_bytes("peer public key", public, length=PUBLIC_KEY_BYTES)
+        try:
+            secret = private.exchange(X25519PublicKey.from_public_bytes(public))
+        except ValueError as error:
+            raise ValueError(f"the key of peer {peer} is a low-order X25519 point; "
+                             "the peer's key must be rejected") from error
+        low, high = sorted((own_id, check_int("peer id", peer, minimum=0, maximum=2**64 - 1)))
+        info = prefix + low.to_bytes(8, "big") + high.to_bytes(8, "big")
+        keys[peer] = HKDF(algorithm=hashes.SHA256(), length=DERIVED_KEY_BYTES, salt=None,
+                          info=info).derive(secret)
+    return keys
+
+
 def load_private_key(private_bytes: bytes) -> X25519PrivateKey:
     """Load a 32-byte X25519 private key once, for many exchanges."""
     return X25519PrivateKey.from_private_bytes(check_bytes("private_bytes", private_bytes,

@@ -156,6 +156,24 @@ class Reader:
         self._offset = offset
         return entries
 
+    def id_fixed_blobs(self, count: int, size: int) -> list[tuple[int, bytes, bytes]]:
+        """Read ``count`` entries of (u32 id, ``size`` raw bytes, blob) in one loop, like :meth:`id_blobs`."""
+        data, offset, end = self._bytes, self._offset, len(self._bytes)
+        layout = struct.Struct(f">I{size}sI")
+        entries = []
+        for _ in range(count):
+            if offset + layout.size > end:
+                raise WireFormatError(f"message is truncated inside an entry at offset {offset}")
+            client, fixed, length = layout.unpack_from(data, offset)
+            offset += layout.size
+            if offset + length > end:
+                raise WireFormatError(f"message is truncated: a {length}-byte field at offset "
+                                      f"{offset} runs past the end")
+            entries.append((client, fixed, data[offset:offset + length]))
+            offset += length
+        self._offset = offset
+        return entries
+
     def _take(self, size: int) -> memoryview:
         if size < 0 or self._offset + size > len(self._data):
             raise WireFormatError(f"message is truncated: needed {size} more bytes at offset "

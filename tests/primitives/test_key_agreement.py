@@ -80,3 +80,20 @@ def test_key_pair_repr_hides_private_key():
 def test_agree_rejects_short_key():
     with pytest.raises(ValueError, match="peer_public_bytes must be 32 bytes long, got 31"):
         ka.agree(bytes(32), bytes(31))
+
+
+def test_many_peers_match_one_at_a_time():
+    own = ka.generate_key_pair(DeterministicRandom(1))
+    peers = {peer: ka.generate_key_pair(DeterministicRandom(peer + 10)).public_bytes
+             for peer in (0, 5, 9)}
+    keys = ka.agree_and_derive_many(own, peers, ka.KeyPurpose.CHANNEL_KEY, SESSION, 3)
+    assert keys == {peer: ka.agree_and_derive(own, public, ka.KeyPurpose.CHANNEL_KEY, SESSION, 3, peer)
+                    for peer, public in peers.items()}
+
+
+def test_many_peers_name_the_bad_peer():
+    own = ka.generate_key_pair(DeterministicRandom(1))
+    with pytest.raises(ValueError, match="peer 7 is a low-order"):
+        ka.agree_and_derive_many(own, {7: bytes(32)}, ka.KeyPurpose.MASK_SEED, SESSION, 3)
+    with pytest.raises(ValueError, match="peer public key must be 32 bytes long, got 31"):
+        ka.agree_and_derive_many(own, {7: bytes(31)}, ka.KeyPurpose.MASK_SEED, SESSION, 3)

@@ -87,12 +87,12 @@ def parse_server_keys(data: bytes, context: bytes) -> tuple[bytes, dict[int, Adv
     reader = expect(data, MessageType.SERVER_KEYS, context)
     session_id = reader.raw(32)
     entries = {}
-    for _ in range(reader.count(MAX_ENTRIES)):
-        client = reader.u32()
+    for client, keys, signature in reader.id_fixed_blobs(reader.count(MAX_ENTRIES), 2 * KEY_BYTES):
         if client in entries:
             raise WireFormatError(f"client {client} is listed twice")
-        entries[client] = AdvertisedKeys(reader.raw(KEY_BYTES), reader.raw(KEY_BYTES),
-                                         reader.blob(SIGNATURE_BYTES))
+        if len(signature) > SIGNATURE_BYTES:
+            raise WireFormatError(f"field length {len(signature)} exceeds the maximum {SIGNATURE_BYTES}")
+        entries[client] = AdvertisedKeys(keys[:KEY_BYTES], keys[KEY_BYTES:], signature)
     reader.finish()
     return session_id, entries
 

@@ -39,16 +39,16 @@ def handle(ctx: ClientContext, data: bytes) -> bytes:
         [ctx.self_mask_seed, ctx.mask_keys.private_bytes], config.threshold,
         x_coordinates=[holder + 1 for holder in holders], rng=ctx.rng)
 
+    ctx.channel_secrets = key_agreement.agree_and_derive_many(
+        ctx.channel_keys, {peer: keys.channel for peer, keys in ctx.peers.items()},
+        KeyPurpose.CHANNEL_KEY, session_id, own)
     ciphertexts = {}
     for index, holder in enumerate(holders):
         seed_share, key_share = seed_shares[index].to_bytes(), key_shares[index].to_bytes()
         if holder == own:
             ctx.held_shares[own] = (seed_share, key_share)
             continue
-        key = key_agreement.agree_and_derive(
-            ctx.channel_keys, ctx.peers[holder].channel,
-            KeyPurpose.CHANNEL_KEY, session_id, own, holder)
-        ctx.channel_secrets[holder] = key
+        key = ctx.channel_secrets[holder]
         plaintext = messages.share_plaintext(own, holder, seed_share, key_share)
         ciphertexts[holder] = aead.encrypt(key, plaintext, session_id=session_id, sender=own,
                                            recipient=holder, round_index=int(Round.SHARE_KEYS),

@@ -39,11 +39,9 @@ def handle(ctx: ClientContext, data: bytes) -> bytes:
         ctx.held_shares.pop(client, None)
     ctx.share_senders = sorted(set(remaining) | {own})
 
-    pairwise = {}
-    for other in remaining:
-        pairwise[other] = key_agreement.agree_and_derive(
-            ctx.mask_keys, ctx.peers[other].mask, KeyPurpose.MASK_SEED,
-            session_id, own, other)
+    pairwise = key_agreement.agree_and_derive_many(
+        ctx.mask_keys, {other: ctx.peers[other].mask for other in remaining},
+        KeyPurpose.MASK_SEED, session_id, own)
     masked = masks.masked_vector(ctx.input, ctx.self_mask_seed, pairwise, own,
                                  config.modulus, session_id)
     return messages.masked_input(session_id, own, packing.pack(masked, config.width))

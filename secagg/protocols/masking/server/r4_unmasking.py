@@ -81,12 +81,14 @@ def close(ctx: ServerContext) -> np.ndarray:
         _check_mask_key(ctx, client, private)
         loaded = key_agreement.KeyPair(private, ctx.keys[client].mask,
                                        key_agreement.load_private_key(private))
-        for neighbour in sorted(ctx.neighbours[client] & ctx.masked_senders):
-            seed = key_agreement.agree_and_derive(loaded, ctx.keys[neighbour].mask,
-                                                  KeyPurpose.MASK_SEED, ctx.session_id,
-                                                  client, neighbour)
+        survivors = sorted(ctx.neighbours[client] & ctx.masked_senders)
+        seeds = key_agreement.agree_and_derive_many(
+            loaded, {neighbour: ctx.keys[neighbour].mask for neighbour in survivors},
+            KeyPurpose.MASK_SEED, ctx.session_id, client)
+        for neighbour in survivors:
             # The neighbour added sign * PRG(s_uv); the server removes it.
-            streams.append(MaskStream(seed, pairwise_domain, -masks.pairwise_sign(neighbour, client)))
+            streams.append(MaskStream(seeds[neighbour], pairwise_domain,
+                                      -masks.pairwise_sign(neighbour, client)))
     accumulate(total, streams, config.modulus)
     return total
 
