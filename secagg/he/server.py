@@ -220,14 +220,14 @@ class CkksServer:
         start = messages.ciphertext_start(message, self._digest, sender)
         vector = backend.load_vector(self.context, message, config.parameters, config.dim, start=start)
         try:
-            with backend.quiet_stdout():
-                if config.weights is not None:
+            if config.weights is not None:
+                with backend.quiet_stdout():
                     vector.mul_(config.weights[sender])
-                # Adding the sum into the new vector, not the reverse, leaves the sum
-                # unchanged when TenSEAL fails halfway through the chunks.
-                if self._total is not None:
-                    vector.add_(self._total)
-                self._total = vector
+            # Adding the sum into the new vector, not the reverse, leaves the sum
+            # unchanged when TenSEAL fails halfway through the chunks.
+            if self._total is not None:
+                vector.add_(self._total)
+            self._total = vector
         except (ValueError, RuntimeError, TypeError) as error:
             raise _Rejected(ExclusionReason.INVALID_CONTENT, f"ciphertext cannot be added: {error}") from None
 

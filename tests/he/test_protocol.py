@@ -356,3 +356,18 @@ def test_failed_add_leaves_sum_unchanged():
     assert result.exclusions[0].reason is ExclusionReason.INVALID_CONTENT
     assert "cannot be added" in result.exclusions[0].detail
     assert np.allclose(result.aggregate, 0.5, atol=1e-6)
+
+
+def test_layout_fast_path_takes_tenseal_order_only():
+    config = CkksConfig.create(3, 5000)
+    server, parties, sent = uploads(config, np.zeros((3, 5000)))
+    data = messages.parse_ciphertext(sent[1], config.digest(), 1)
+    view = memoryview(data)
+    assert backend._has_canonical_layout(view, config.parameters, 5000)
+    # The same fields with the scale first: still valid protobuf, so the full check accepts it.
+    scale_field = data[-9:]
+    reordered = scale_field + data[:-9]
+    assert not backend._has_canonical_layout(memoryview(reordered), config.parameters, 5000)
+    backend._check_layout(memoryview(reordered), config.parameters, 5000)
+    for bad in (data[:-1], data + b"\x12\x00", data.replace(data[:4], b"\x0a\x02\x80\x20", 1)):
+        assert not backend._has_canonical_layout(memoryview(bad), config.parameters, 5000)
