@@ -93,8 +93,7 @@ _WARMUP = {"clients": 6, "dim": 256, "neighbours": 4, "threshold": 3, "dropout":
 
 def compare_with_flower(clients: int = 100, dim: int = 100_000, neighbours: int | None = None,
                         threshold: int | None = None, dropout: float = 0.1, bits: int = 24,
-                        seed: int = 0, *, warmup: bool = True,
-                        numba_threads: int | None = None) -> dict[str, Any]:
+                        seed: int = 0, *, warmup: bool = True) -> dict[str, Any]:
     """Run secagg's and Flower's SecAgg+ on the same inputs and return the timings and ratios.
 
     ``neighbours`` (k, even) and ``threshold`` (t) default to the values that
@@ -103,12 +102,9 @@ def compare_with_flower(clients: int = 100, dim: int = 100_000, neighbours: int 
     and ``reconstruction_threshold = t``. ``round(dropout * clients)`` clients,
     drawn from ``seed``, drop after sending their shares. ``warmup`` first runs
     both sides once at a tiny size, so Numba's kernel loading and Flower's lazy
-    imports are not timed. ``numba_threads`` sets secagg's Numba thread count
-    for the timed run. Flower's masks are drawn by NumPy on one core either way.
-
-    NOTE: on a machine busy with other processes, secagg's parallel Numba
-    kernels can run slower than with ``numba_threads=1``, because each
-    kernel call waits for its slowest thread.
+    imports are not timed. Flower's masks are drawn by NumPy on one core;
+    secagg's mask expansion uses a second thread for large jobs on idle cores
+    (see :func:`secagg.primitives.mask_expansion.accumulate`).
 
     Ratios are Flower's seconds divided by secagg's. Raises ImportError when
     ``flwr`` is missing, and ValueError for parameters that Flower rejects.
@@ -120,14 +116,13 @@ def compare_with_flower(clients: int = 100, dim: int = 100_000, neighbours: int 
         small = _plan(bits=bits, seed=seed, **_WARMUP)
         _run_secagg(small)
         _run_flower(flower, small)
-    with _numba_threads(numba_threads) as threads_used:
-        ours = _run_secagg(plan)
+    ours = _run_secagg(plan)
     theirs = _run_flower(flower, plan)
 
     from secagg.bench.machine import describe
 
     return {
-        "parameters": _describe_plan(plan, threads_used),
+        "parameters": _describe_plan(plan),
         "machine": describe(),
         "secagg": ours,
         "flower": theirs,
@@ -226,7 +221,7 @@ def _plan(clients: int, dim: int, neighbours: int | None, threshold: int | None,
                  inputs, dropped)
 
 
-def _describe_plan(plan: _Plan, numba_threads: int) -> dict[str, Any]:
+def _describe_plan(plan: _Plan) -> dict[str, Any]:
     return {
         "clients": plan.clients, "dim": plan.dim, "bits": plan.bits,
         "neighbours": plan.neighbours, "shares_per_secret": plan.neighbours + 1,
@@ -234,23 +229,7 @@ def _describe_plan(plan: _Plan, numba_threads: int) -> dict[str, Any]:
         "seed": plan.seed, "modulus": plan.modulus,
         "flower_quantization_range": plan.quantization_range,
         "flower_clipping_range": plan.clipping_range,
-        "numba_threads": numba_threads,
     }
-
-
-@contextlib.contextmanager
-def _numba_threads(threads: int | None):
-    """Set Numba's thread count inside the block and restore it after. None keeps the count."""
-    import numba
-
-    previous = numba.get_num_threads()
-    if threads is not None:
-        numba.set_num_threads(check_int("numba_threads", threads, minimum=1,
-                                        maximum=numba.config.NUMBA_NUM_THREADS))
-    try:
-        yield numba.get_num_threads()
-    finally:
-        numba.set_num_threads(previous)
 
 
 # ------------------------------------------------------------------- timing
