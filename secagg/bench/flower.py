@@ -66,7 +66,8 @@ logger = logging.getLogger(__name__)
 FLOWER_VERSION = "1.42.0"
 """The ``flwr`` version that the ``flower`` extra pins and this driver was written against."""
 
-INSTALL_MESSAGE = 'Flower is not installed; install the benchmark extra: pip install -e ".[flower]"'
+INSTALL_MESSAGE = ("Flower is not installed; install it in an environment of its own, as the "
+                   "README's Benchmarks section shows: pip install -e \".[test,plots,he,flower]\"")
 
 STAGES = ("advertise_keys", "share_keys", "masked_input", "unmasking")
 FLOWER_STAGES = {"advertise_keys": "setup", "share_keys": "share_keys",

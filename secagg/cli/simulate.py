@@ -37,7 +37,8 @@ def add_parser(commands) -> None:
                         help="fraction of clients that drop at --drop-stage (default: 0)")
     parser.add_argument("--drop-stage", type=int, default=2, choices=range(5), metavar="S",
                         help="round from which dropping clients send nothing: 0 AdvertiseKeys, "
-                             "1 ShareKeys, 2 MaskedInputCollection, 3 ConsistencyCheck, "
+                             "1 ShareKeys and its share receipts, 2 MaskedInputCollection "
+                             "(the share receipt is still sent), 3 ConsistencyCheck, "
                              "4 Unmasking (default: 2); for ckks, 0 key distribution, 1 and 2 "
                              "ciphertext upload, 3 and 4 decryption")
     parser.add_argument("--drop-clients", type=_id_list, default=(), metavar="I,J,...",

@@ -24,6 +24,8 @@ public weights:
 
 from __future__ import annotations
 
+import dataclasses
+
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -108,6 +110,11 @@ def aggregate(updates: Sequence[Any], quantization: QuantizationSettings, *,
     if not isinstance(quantization, QuantizationSettings):
         raise TypeError(f"quantization must be a QuantizationSettings, got "
                         f"{type(quantization).__name__}; for example QuantizationSettings(clip=1.0)")
+    unknown = sorted(set(spec_options) - {f.name for f in dataclasses.fields(RunSpec)})
+    if unknown:
+        hint = ("; strict belongs to QuantizationSettings(..., strict=True)" if "strict" in unknown
+                else "; see the RunSpec fields in secagg.simulation")
+        raise TypeError(f"aggregate() got unknown keyword arguments {', '.join(unknown)}{hint}")
     reserved = sorted(set(spec_options) & set(_RESERVED_SPEC_FIELDS))
     if reserved:
         raise TypeError(f"aggregate() sets {', '.join(reserved)} itself; remove "

@@ -84,6 +84,7 @@ class ExclusionReason(enum.Enum):
     BAD_SIGNATURE = "sent a message with an invalid signature"
     CLIENT_ABORTED = "aborted its own participation"
     UNDECRYPTABLE_SHARES = "sent share ciphertexts that too many recipients could not decrypt"
+    TOO_FEW_SHARE_HOLDERS = "fewer than threshold clients that hold its shares remained"
 
 
 class AbortReason(enum.Enum):

@@ -7,7 +7,8 @@ import pytest
 
 from secagg.bench import flower
 
-INSTALL_MESSAGE = 'Flower is not installed; install the benchmark extra: pip install -e ".[flower]"'
+INSTALL_MESSAGE = ("Flower is not installed; install it in an environment of its own, as the "
+                   "README's Benchmarks section shows: pip install -e \".[test,plots,he,flower]\"")
 
 
 def test_import_without_flwr():

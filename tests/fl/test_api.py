@@ -262,3 +262,12 @@ def test_ckks_key_holder_dropout_aborts():
     assert outcome.aborted
     assert outcome.aggregate is None
     assert outcome.abort_reason.startswith("KEY_HOLDER_DROPPED")
+
+
+def test_unknown_keyword_is_named():
+    updates = [np.zeros(3)] * 3
+    with pytest.raises(TypeError, match=r"unknown keyword arguments strict; strict belongs to "
+                                        r"QuantizationSettings"):
+        aggregate(updates, QuantizationSettings(clip=1.0), strict=True)
+    with pytest.raises(TypeError, match="unknown keyword arguments thresold"):
+        aggregate(updates, QuantizationSettings(clip=1.0), thresold=2)

@@ -236,9 +236,11 @@ def test_killed_actor_clients_drop(ray_cluster, killed, aborts):
 
     assert elapsed < RUN_LIMIT_S
     dropped = [d for d in report.dropouts if d.cause is DropCause.FAILURE]
-    assert sorted(d.client for d in dropped) == lost
     # Killed after ShareKeys, they fail in the share receipts that follow, or in the
-    # next round when a call reached the actor before the kill took effect.
+    # next round when a call reached the actor before the kill took effect. When the
+    # run aborts after the receipts, such a client is never called again.
+    assert {d.client for d in dropped} <= set(lost)
+    assert len(dropped) == len(lost) or aborts
     assert {d.stage for d in dropped} <= {Round.SHARE_RECEIPTS, Round.MASKED_INPUT_COLLECTION}
     assert all("Ray actor" in d.detail for d in dropped)
     assert result.aborted is aborts

@@ -57,7 +57,7 @@ def test_sender_with_enough_readable_shares_stays(degree, active):
 
 
 @pytest.mark.parametrize("degree, active", VARIANTS)
-def test_sender_whose_shares_too_few_can_read_is_withdrawn(degree, active):
+def test_unreadable_sender_is_withdrawn(degree, active):
     config, clients, server, inputs = build(n=6, t=4, degree=degree, active=active)
     result = run(config, clients, server, tamper=garble_shares_of(server, 0, {1, 2, 3, 4, 5}))
     assert not result.aborted, result.abort_detail
@@ -89,7 +89,7 @@ def test_one_false_accusation_changes_nothing():
     assert np.array_equal(result.aggregate, plaintext_sum(config, inputs, result.included))
 
 
-def test_accusations_by_as_many_as_could_drop_out_withdraw_the_accused():
+def test_enough_accusers_withdraw_the_accused():
     config, clients, server, inputs = build(n=6, t=4)
     tamper = chain(*(replace_receipt(server, liar, [0]) for liar in (1, 2, 3)))
     result = run(config, clients, server, tamper=tamper)
@@ -114,7 +114,7 @@ def test_receipt_accusing_a_stranger_excludes_its_sender():
     assert np.array_equal(result.aggregate, plaintext_sum(config, inputs, result.included))
 
 
-def test_client_without_receipt_leaves_before_anyone_masks_with_it():
+def test_missing_receipt_withdraws_its_sender():
     config, clients, server, inputs = build(n=6, t=4)
 
     def silence(round_, client, message):
@@ -141,3 +141,21 @@ def test_client_rejects_impossible_withdrawals(withdrawn, error):
                                0xFFFFFFFF, withdrawn)
     assert clients[0].handle(request) is None
     assert error in clients[0].abort_detail
+
+
+def test_departed_holders_withdraw_without_blame():
+    # SecAgg+ with k = 4, t = 3: three of client 0's four neighbours send no receipt.
+    config, clients, server, inputs = build(n=10, t=3, degree=4)
+
+    def silence_neighbours(round_, client, message):
+        if round_ is Round.SHARE_RECEIPTS and client in sorted(server.context.neighbours[0])[:3]:
+            return None
+        return message
+
+    result = run(config, clients, server, tamper=silence_neighbours)
+    reasons = {e.client: e.reason for e in result.exclusions if e.round is Round.SHARE_RECEIPTS}
+    assert reasons[0] is ExclusionReason.TOO_FEW_SHARE_HOLDERS
+    assert ExclusionReason.UNDECRYPTABLE_SHARES not in reasons.values()
+    assert 0 not in result.included
+    if not result.aborted:
+        assert np.array_equal(result.aggregate, plaintext_sum(config, inputs, result.included))

@@ -90,7 +90,7 @@ class MaskingServer:
         if not isinstance(sender, int) or not 0 <= sender < ctx.config.clients:
             return ExclusionReason.UNKNOWN_SENDER, f"sender {sender!r}"
         if sender in ctx.received:
-            return ExclusionReason.DUPLICATE, ""
+            return ExclusionReason.DUPLICATE, "second message ignored; the first one counts"
         if sender not in self.expected_senders():
             return ExclusionReason.WRONG_ROUND, "not a participant of this round"
         try:

@@ -4,8 +4,10 @@ Collects: SHARE_RECEIPT from U2 clients, each naming the forwarded senders
 whose ciphertext its sender could not decrypt. Closing: a U2 client that sent
 no valid receipt leaves U2 before anyone masks with it. A client v stays in
 U2 only while at least ``threshold`` clients of U2 hold its shares (v itself
-and the neighbours that did not reject its ciphertext); otherwise nobody
-could ever unmask its input, and it is withdrawn. Withdrawing one client can
+and the neighbours that did not reject its ciphertext); otherwise its input
+could never be unmasked, and it is withdrawn: UNDECRYPTABLE_SHARES when
+some recipients rejected its ciphertexts, TOO_FEW_SHARE_HOLDERS when its
+holders only left. Withdrawing one client can
 leave another with too few holders, so this repeats until nothing changes.
 U2 must still reach the threshold. Sends each U2 client MASKED_INPUT_REQUEST
 with the withdrawn clients whose shares it was forwarded. Next:
@@ -44,8 +46,7 @@ def close(ctx: ServerContext) -> dict[int, bytes]:
         if not withdrawn:
             break
         for client in withdrawn:
-            ctx.exclude(client, Round.SHARE_RECEIPTS, ExclusionReason.UNDECRYPTABLE_SHARES,
-                        _withdrawal_detail(ctx, client, remaining))
+            ctx.exclude(client, Round.SHARE_RECEIPTS, *_withdrawal_reason(ctx, client, remaining))
         remaining -= set(withdrawn)
     ctx.require(len(remaining), Round.SHARE_RECEIPTS, "clients remained after the share receipts")
 
@@ -62,9 +63,16 @@ def _holders(ctx: ServerContext, client: int, remaining: set[int]) -> int:
                    if client not in ctx.receipts[holder])
 
 
-def _withdrawal_detail(ctx: ServerContext, client: int, remaining: set[int]) -> str:
+def _withdrawal_reason(ctx: ServerContext, client: int,
+                       remaining: set[int]) -> tuple[ExclusionReason, str]:
+    """Return why ``client`` is withdrawn: rejected ciphertexts, or only holders that left."""
     rejecting = sorted(holder for holder in ctx.neighbours[client] & remaining
                        if client in ctx.receipts[holder])
-    return (f"{len(rejecting)} recipients could not decrypt its shares "
-            f"(first: {rejecting[:5]}); holders left, itself included: "
-            f"{_holders(ctx, client, remaining)}, threshold {ctx.config.threshold}")
+    holders = (f"holders left, itself included: {_holders(ctx, client, remaining)}, "
+               f"threshold {ctx.config.threshold}")
+    if rejecting:
+        return (ExclusionReason.UNDECRYPTABLE_SHARES,
+                f"{len(rejecting)} recipients could not decrypt its shares (first: {rejecting[:5]}); "
+                + holders)
+    return (ExclusionReason.TOO_FEW_SHARE_HOLDERS,
+            f"its other share holders sent no valid receipt or were withdrawn; {holders}")
