@@ -92,7 +92,18 @@ def test_clean_abort_exits_0(capsys):
 def test_bad_threshold_exits_2(capsys):
     assert main(["simulate", "--protocol", "secagg", "--clients", "6", "--dim", "5",
                  "--threshold", "9"]) == 2
-    assert "threshold must be between 1 and 6, got 9" in capsys.readouterr().err
+    assert "--threshold must be between 1 and 6, got 9" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--dropout-rate", "1.5", "--dropout-rate must be in [0, 1), got 1.5"),
+    ("--drop-clients", "7", "--drop-clients must be ids in 0..5, got [7]"),
+    ("--dim", "0", "--dim must be >= 1, got 0"),
+])
+def test_errors_name_the_option(capsys, option, value, message):
+    arguments = {"--clients": "6", "--dim": "5", option: value}
+    assert main(["simulate", *[item for pair in arguments.items() for item in pair]]) == 2
+    assert capsys.readouterr().err == f"secagg simulate: error: {message}\n"
 
 
 def test_text_output_shows_rounds(capsys):
@@ -129,7 +140,7 @@ def test_deadline_without_network_model_exits_2(capsys):
     (["--protocol", "secagg", "--degree", "2"], "degree applies to secagg+ only"),
     (["--protocol", "secagg+", "--degree", "20"], "degree must be between 2 and 9, got 20"),
     (["--protocol", "plaintext", "--active"], "active does not apply to the plaintext protocol"),
-    (["--drop-clients", "1,1"], "drop_clients lists a client twice"),
+    (["--drop-clients", "1,1"], "--drop-clients lists a client twice"),
     (["--output", "out.txt"], "--output out.txt: the file name must end in .npy"),
     (["--output", "missing-folder/out.npy"], "folder missing-folder does not exist"),
     (["--inputs", "missing.npy"], "--inputs missing.npy: file not found"),

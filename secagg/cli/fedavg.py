@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from secagg.cli.flags import with_flag_names
 from secagg.fl.data import SPLITS
 from secagg.fl.quantization import DEFAULT_BITS
 from secagg.simulation import PROTOCOLS
@@ -57,7 +58,9 @@ def add_parser(commands) -> None:
     parser.set_defaults(handler=main)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, args: argparse.Namespace | None = None) -> int:
+    if args is not None:
+        message = with_flag_names(message, args)
     print(f"secagg fedavg: error: {message}", file=sys.stderr)
     return 2
 
@@ -82,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
         document["files"] = {"json": str(json_path), "png": str(png)}
         json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     except (ValueError, TypeError, ImportError, OSError) as error:
-        return _fail(str(error))
+        return _fail(str(error), args)
 
     if args.json:
         print(json.dumps(document))

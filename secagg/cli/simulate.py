@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from secagg.cli.flags import with_flag_names
 from secagg.simulation import PROTOCOLS, RunSpec, run
 
 
@@ -97,7 +98,9 @@ def _key_holder(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a client id or 'authority', got {text!r}") from None
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, args: argparse.Namespace | None = None) -> int:
+    if args is not None:
+        message = with_flag_names(message, args)
     print(f"secagg simulate: error: {message}", file=sys.stderr)
     return 2
 
@@ -118,7 +121,7 @@ def main(args: argparse.Namespace) -> int:
                        progress=None if args.json else _print_round)
         outcome = run(spec)
     except (ValueError, TypeError, OSError, ImportError) as error:
-        return _fail(str(error))
+        return _fail(str(error), args)
 
     if args.output and outcome.aggregate is not None:
         np.save(args.output, outcome.aggregate)

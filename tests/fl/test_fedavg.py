@@ -116,7 +116,7 @@ def test_cli_prints_one_row_per_round(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--dropout-rate", "1.5"], r"dropout_rate must be a number in \[0, 1\), got 1.5"),
+    (["--dropout-rate", "1.5"], r"--dropout-rate must be a number in \[0, 1\), got 1.5"),
     (["--hospitals", "100"], "hospitals must be between 2 and 56, got 100"),
     (["--rounds", "0"], "rounds must be >= 1, got 0"),
     (["--bits", "60"], "bits must be between 1 and 52, got 60"),

@@ -113,7 +113,7 @@ def test_clipped_inputs_reference_sum(tmp_path, capsys):
     (["--active"], "active applies to the masking protocols, not to ckks"),
     (["--degree", "2"], "degree applies to the masking protocols, not to ckks"),
     (["--deterministic"], "deterministic is not available for ckks"),
-    (["--key-holder", "9"], "key_holder must be between 0 and 3, got 9; pass 'authority'"),
+    (["--key-holder", "9"], "--key-holder must be between 0 and 3, got 9; pass 'authority'"),
     (["--threshold", "5"], "threshold must be between 1 and 4, got 5"),
 ])
 def test_invalid_options_exit_2(args, message):
@@ -132,7 +132,7 @@ def test_key_holder_rejected_for_masking(capsys):
                  "--key-holder", "authority"])
 
     assert code == 2
-    assert "key_holder applies to ckks only, not to secagg" in capsys.readouterr().err
+    assert "--key-holder applies to ckks only, not to secagg" in capsys.readouterr().err
 
 
 def test_stdout_is_only_json_when_chunking():
