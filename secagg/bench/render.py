@@ -27,8 +27,9 @@ def markdown(results: dict, command: str = COMMAND) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
     lines = [
         "# Benchmark results", "",
-        f"Regenerate with `{command}{' --quick' if results['quick'] else ''}`, run in an "
-        "environment that also has the `flower` extra (see the README's Benchmarks section). "
+        f"Regenerate with `{command}{' --quick' if results['quick'] else ''}`. The Flower "
+        "comparison needs the `flower` extra and the CKKS table the `he` extra, installed "
+        "together in their own environment (see the README's Benchmarks section). "
         "Every number below was measured in that one run; `results.json` holds them all.", "",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}",
         f"- Software: Python {machine['python']}, {machine['openssl']}, {versions}",

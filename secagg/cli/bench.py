@@ -32,7 +32,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        print(f"secagg bench: error: cannot create --out {out}: {error}", file=sys.stderr)
+        print(f"secagg bench: error: cannot create --out {out}: {error.strerror or error}; "
+              "pass a writable folder path", file=sys.stderr)
         return 2
 
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else \
