@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secagg.primitives import mask_expansion as me
+from secagg.primitives.mask_expansion import jobs, power_of_two, rejection
 from secagg.primitives.packing import unpack_stream
 from secagg.primitives.randomness import DeterministicRandom
 
@@ -82,7 +83,7 @@ def test_short_and_long_requests_match(monkeypatch, modulus, fields_for, paralle
     # rejected field fall short, so it tops up from its cipher, also in the
     # helper thread. Reading three times as many leaves more unread fields
     # than a chunk needs, so the next chunk uses only some of them.
-    monkeypatch.setattr(me, "_fields_for", fields_for)
+    monkeypatch.setattr(rejection, "_fields_for", fields_for)
     streams = make_streams(9, seed=5)
     for size, chunk in ((3000, 128), (60_000, 16_384)):
         got = start_vector(modulus, size)
@@ -110,17 +111,17 @@ def test_power_of_two_kernels(width):
     for row, sign in zip(keystreams, signs):
         fields = unpack_stream(row.tobytes(), width, count)
         expected = (expected + (fields if sign > 0 else 2**width - fields)) % 2**width
-    kernel, dtype = me._power_of_two_kernel(width)
+    kernel, dtype = power_of_two._power_of_two_kernel(width)
     words = keystreams.view(dtype)
-    for run in (kernel, kernel.py_func, me._add_fields):
+    for run in (kernel, kernel.py_func, power_of_two._add_fields):
         got = start.copy()
         with np.errstate(over="ignore"):  # the kernels add modulo 2**64 on purpose
-            run(got, keystreams.view(np.uint64) if run is me._add_fields else words, signs, width)
+            run(got, keystreams.view(np.uint64) if run is power_of_two._add_fields else words, signs, width)
         assert np.array_equal(got, expected), run
 
 
 def test_power_of_two_kernel_choice():
-    names = {width: me._power_of_two_kernel(width)[0].__name__ for width in range(1, 63)}
+    names = {width: power_of_two._power_of_two_kernel(width)[0].__name__ for width in range(1, 63)}
     assert {w for w, name in names.items() if name == "_add_words"} == {8, 16, 32}
     assert {w for w, name in names.items() if name == "_add_windows"} == {9, 17, 18, 33, 34, 36}
 
@@ -143,7 +144,7 @@ def test_rejection_runs_skip_large_fields(negate, rejected):
     start = rng.integers(0, modulus, 1000, dtype=np.uint64)
     expected, needed = accepted_reference(start, words, modulus, negate)
     got = start.copy()
-    fill, used = me._add_accepted_fields(got, 0, words, 32, 1024, np.uint64(modulus), negate)
+    fill, used = rejection._add_accepted_fields(got, 0, words, 32, 1024, np.uint64(modulus), negate)
     assert np.array_equal(got, expected)
     assert fill == 1000
     # The fields read are the first 1000 accepted ones and the rejected ones among them.
@@ -159,7 +160,7 @@ def test_accepted_values_stop_when_full(fill):
         expected = part.copy()
         expected[fill:], accepted = accepted_reference(part[fill:], values, 1000, negate)
         got = part.copy()
-        new_fill, used = me._add_accepted_values(got, fill, values, np.uint64(1000), negate)
+        new_fill, used = rejection._add_accepted_values(got, fill, values, np.uint64(1000), negate)
         assert np.array_equal(got, expected)
         assert new_fill == 500
         assert accepted == 500 - fill
@@ -185,13 +186,14 @@ def test_parallel_pays_at_thresholds(monkeypatch):
 def test_default_uses_two_threads_for_large_jobs(monkeypatch):
     monkeypatch.setattr(me, "_parallel_pays", lambda streams, size, chunk: size >= 20_000)
     thread_counts = []
-    run_threads = me._run_threads
+    run_threads = jobs._run_threads
 
     def counting(work, threads, job):
         thread_counts.append(threads)
         run_threads(work, threads, job)
 
-    monkeypatch.setattr(me, "_run_threads", counting)
+    monkeypatch.setattr(power_of_two, "_run_threads", counting)
+    monkeypatch.setattr(rejection, "_run_threads", counting)
     streams = make_streams(3)
     me.accumulate(np.zeros(19_999, np.uint64), streams, 2**33)
     large = np.zeros(20_000, np.uint64)
@@ -203,12 +205,12 @@ def test_default_uses_two_threads_for_large_jobs(monkeypatch):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("count", [1, 2, 8, 33, 64, 65, 100, 501])
 def test_job_batches_are_even(count, threads):
-    job = me._Job(np.zeros(10, np.uint64), make_streams(count), 4, threads)
+    job = jobs._Job(np.zeros(10, np.uint64), make_streams(count), 4, threads)
     sizes = []
     while (batch := job.next_batch()) is not None:
         sizes.append(len(batch))
     assert sum(sizes) == count
-    assert max(sizes) <= me._BATCH
+    assert max(sizes) <= jobs._BATCH
     assert set(sizes[:-1]) <= {sizes[0]}  # only the last batch may be smaller
     assert len(sizes) >= min(count, threads)
     assert len(job.locks) == 3
@@ -216,7 +218,7 @@ def test_job_batches_are_even(count, threads):
 
 @pytest.mark.parametrize("failing", [0, 1])
 def test_run_threads_raises_first_error(failing):
-    job = me._Job(np.zeros(10, np.uint64), make_streams(64), 10, 2)
+    job = jobs._Job(np.zeros(10, np.uint64), make_streams(64), 10, 2)
     done = []
 
     def work(slot):
@@ -226,7 +228,7 @@ def test_run_threads_raises_first_error(failing):
             done.append(len(batch))
 
     with pytest.raises(ZeroDivisionError, match=f"thread {failing} failed"):
-        me._run_threads(work, 2, job)
+        jobs._run_threads(work, 2, job)
     assert job.failed.is_set()
     assert not any(thread.name == "secagg-masks" for thread in threading.enumerate())
 
@@ -235,7 +237,7 @@ def test_accumulate_raises_kernel_errors(monkeypatch):
     def fail(*args):
         raise FloatingPointError("kernel failed")
 
-    monkeypatch.setattr(me, "_power_of_two_kernel", lambda width: (fail, np.dtype("<u8")))
+    monkeypatch.setattr(power_of_two, "_power_of_two_kernel", lambda width: (fail, np.dtype("<u8")))
     for parallel in (False, True):
         with pytest.raises(FloatingPointError, match="kernel failed"):
             me.accumulate(np.zeros(50_000, np.uint64), make_streams(40), 2**33, parallel=parallel)
@@ -253,10 +255,10 @@ def test_span_makes_equal_chunks(size, chunk, align):
 
 
 def test_scratch_memory_reused_and_grown():
-    first = me._scratch_array("test", (10, 4), np.uint64)
-    again = me._scratch_array("test", (5,), np.uint32)
+    first = jobs._scratch_array("test", (10, 4), np.uint64)
+    again = jobs._scratch_array("test", (5,), np.uint32)
     assert np.shares_memory(first, again)
-    larger = me._scratch_array("test", (100,), np.uint64)
+    larger = jobs._scratch_array("test", (100,), np.uint64)
     assert larger.shape == (100,)
     assert not np.shares_memory(first, larger)
 
