@@ -9,6 +9,7 @@ import sys
 from secagg.adversaries.registry import ATTACKS, get_attack, run_attack
 from secagg.adversaries.report import (ALL_CASES, CKKS, COLLUDER_GROUPS, PROTOCOLS, AttackReport,
                                        AttackSpec)
+from secagg.cli import errors
 
 _PROG = "secagg attack"
 
@@ -73,12 +74,7 @@ def add_parser(commands) -> None:
 
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=main)
-    parser.error = _fail_and_exit
-
-
-def _fail_and_exit(message: str) -> None:
-    print(f"{_PROG}: error: {message}", file=sys.stderr)
-    sys.exit(2)
+    parser.error = errors.usage_error(_PROG)
 
 
 def main(args: argparse.Namespace) -> int:

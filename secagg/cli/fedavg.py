@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from secagg.cli.flags import with_flag_names
+from secagg.cli import errors
 from secagg.fl.data import SPLITS
 from secagg.fl.quantization import DEFAULT_BITS
 from secagg.simulation import PROTOCOLS
@@ -58,13 +57,6 @@ def add_parser(commands) -> None:
     parser.set_defaults(handler=main)
 
 
-def _fail(message: str, args: argparse.Namespace | None = None) -> int:
-    if args is not None:
-        message = with_flag_names(message, args)
-    print(f"secagg fedavg: error: {message}", file=sys.stderr)
-    return 2
-
-
 def main(args: argparse.Namespace) -> int:
     from secagg.fl._optional import require
     from secagg.fl.fedavg import DEFAULT_CLIP, FedAvgConfig, run_fedavg
@@ -85,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
         document["files"] = {"json": str(json_path), "png": str(png)}
         json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     except (ValueError, TypeError, ImportError, OSError) as error:
-        return _fail(str(error), args)
+        return errors.report("secagg fedavg", str(error), args)
 
     if args.json:
         print(json.dumps(document))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from secagg.cli import errors
 from secagg.reproduce import PAPERS
 
 _PROG = "secagg reproduce"
@@ -25,12 +26,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--out", metavar="DIR",
                         help="folder for the results (default: papers/NAME)")
     parser.set_defaults(handler=main)
-    parser.error = _fail_and_exit
-
-
-def _fail_and_exit(message: str) -> None:
-    print(f"{_PROG}: error: {message}", file=sys.stderr)
-    sys.exit(2)
+    parser.error = errors.usage_error(_PROG)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from secagg.cli.flags import with_flag_names
+from secagg.cli import errors
 from secagg.simulation import PROTOCOLS, RunSpec, run
 
 
@@ -98,13 +97,6 @@ def _key_holder(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a client id or 'authority', got {text!r}") from None
 
 
-def _fail(message: str, args: argparse.Namespace | None = None) -> int:
-    if args is not None:
-        message = with_flag_names(message, args)
-    print(f"secagg simulate: error: {message}", file=sys.stderr)
-    return 2
-
-
 def main(args: argparse.Namespace) -> int:
     try:
         _check_output(args.output)
@@ -121,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
                        progress=None if args.json else _print_round)
         outcome = run(spec)
     except (ValueError, TypeError, OSError, ImportError) as error:
-        return _fail(str(error), args)
+        return errors.report("secagg simulate", str(error), args)
 
     if args.output and outcome.aggregate is not None:
         np.save(args.output, outcome.aggregate)
