@@ -138,38 +138,26 @@ class Reader:
         Returns tuples (id, blob) or (id, kind, blob). A server reads n * k of
         these per round, so this avoids a method call per field.
         """
+        return self._entries(count, _ID_KIND_LENGTH if with_kind else _ID_LENGTH)
+
+    def id_fixed_blobs(self, count: int, size: int) -> list[tuple[int, bytes, bytes]]:
+        """Read ``count`` entries of (u32 id, ``size`` raw bytes, blob) in one loop, like :meth:`id_blobs`."""
+        return self._entries(count, struct.Struct(f">I{size}sI"))
+
+    def _entries(self, count: int, head: struct.Struct) -> list[tuple]:
+        """Read ``count`` entries of fixed fields ``head``, whose last is a blob length, each with its blob."""
         data, offset, end = self._bytes, self._offset, len(self._bytes)
-        unpack = _ID_KIND_LENGTH.unpack_from if with_kind else _ID_LENGTH.unpack_from
-        head = _ID_KIND_LENGTH.size if with_kind else _ID_LENGTH.size
         entries = []
         for _ in range(count):
-            if offset + head > end:
+            if offset + head.size > end:
                 raise WireFormatError(f"message is truncated inside an entry at offset {offset}")
-            fields = unpack(data, offset)
-            offset += head
+            fields = head.unpack_from(data, offset)
+            offset += head.size
             length = fields[-1]
             if offset + length > end:
                 raise WireFormatError(f"message is truncated: a {length}-byte field at offset "
                                       f"{offset} runs past the end")
             entries.append((*fields[:-1], data[offset:offset + length]))
-            offset += length
-        self._offset = offset
-        return entries
-
-    def id_fixed_blobs(self, count: int, size: int) -> list[tuple[int, bytes, bytes]]:
-        """Read ``count`` entries of (u32 id, ``size`` raw bytes, blob) in one loop, like :meth:`id_blobs`."""
-        data, offset, end = self._bytes, self._offset, len(self._bytes)
-        layout = struct.Struct(f">I{size}sI")
-        entries = []
-        for _ in range(count):
-            if offset + layout.size > end:
-                raise WireFormatError(f"message is truncated inside an entry at offset {offset}")
-            client, fixed, length = layout.unpack_from(data, offset)
-            offset += layout.size
-            if offset + length > end:
-                raise WireFormatError(f"message is truncated: a {length}-byte field at offset "
-                                      f"{offset} runs past the end")
-            entries.append((client, fixed, data[offset:offset + length]))
             offset += length
         self._offset = offset
         return entries
