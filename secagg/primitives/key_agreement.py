@@ -83,21 +83,45 @@ def agree(private_bytes: bytes | KeyPair, peer_public_bytes: bytes) -> bytes:
         private = X25519PrivateKey.from_private_bytes(private_bytes)
     peer_public_bytes = check_bytes("peer_public_bytes", peer_public_bytes,
                                     length=PUBLIC_KEY_BYTES)
+    return _exchange(private, peer_public_bytes, "peer_public_bytes")
+
+
+def _exchange(private: X25519PrivateKey, public: bytes, name: str) -> bytes:
+    """Return the X25519 shared secret; raise ValueError naming ``name`` for a low-order point."""
     try:
-        return private.exchange(X25519PublicKey.from_public_bytes(peer_public_bytes))
+        return private.exchange(X25519PublicKey.from_public_bytes(public))
     except ValueError as error:
-        raise ValueError("peer_public_bytes is a low-order X25519 point; "
+        raise ValueError(f"{name} is a low-order X25519 point; "
                          "the peer's key must be rejected") from error
 
 
 def kdf_info(purpose: KeyPurpose, session_id: bytes, id_a: int, id_b: int) -> bytes:
     """Build the HKDF info string described in the module docstring."""
-    low, high = sorted((check_int("id_a", id_a, minimum=0, maximum=2**64 - 1),
-                        check_int("id_b", id_b, minimum=0, maximum=2**64 - 1)))
+    return _pair_info(_info_prefix(purpose, session_id),
+                      check_int("id_a", id_a, minimum=0, maximum=2**64 - 1),
+                      check_int("id_b", id_b, minimum=0, maximum=2**64 - 1))
+
+
+def _info_prefix(purpose: KeyPurpose, session_id: bytes) -> bytes:
+    """Return the part of the info string before the party ids."""
     label = purpose.value
     return (_KDF_LABEL + len(label).to_bytes(2, "big") + label
-            + len(session_id).to_bytes(2, "big") + session_id
-            + low.to_bytes(8, "big") + high.to_bytes(8, "big"))
+            + len(session_id).to_bytes(2, "big") + session_id)
+
+
+def _pair_info(prefix: bytes, id_a: int, id_b: int) -> bytes:
+    low, high = sorted((id_a, id_b))
+    return prefix + low.to_bytes(8, "big") + high.to_bytes(8, "big")
+
+
+def _hkdf(shared_secret: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=DERIVED_KEY_BYTES, salt=None,
+                info=info).derive(shared_secret)
+
+
+def _check_purpose(purpose: KeyPurpose) -> None:
+    if not isinstance(purpose, KeyPurpose):
+        raise TypeError(f"purpose must be a KeyPurpose, got {purpose!r}")
 
 
 def derive_key(shared_secret: bytes, purpose: KeyPurpose, session_id: bytes,
@@ -105,11 +129,8 @@ def derive_key(shared_secret: bytes, purpose: KeyPurpose, session_id: bytes,
     """Derive a 32-byte key from a raw X25519 shared secret with HKDF-SHA256."""
     shared_secret = check_bytes("shared_secret", shared_secret, length=32)
     session_id = check_bytes("session_id", session_id)
-    if not isinstance(purpose, KeyPurpose):
-        raise TypeError(f"purpose must be a KeyPurpose, got {purpose!r}")
-    info = kdf_info(purpose, session_id, id_a, id_b)
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=DERIVED_KEY_BYTES, salt=None, info=info)
-    return hkdf.derive(shared_secret)
+    _check_purpose(purpose)
+    return _hkdf(shared_secret, kdf_info(purpose, session_id, id_a, id_b))
 
 
 def agree_and_derive(private_bytes: bytes | KeyPair, peer_public_bytes: bytes, purpose: KeyPurpose,
@@ -127,27 +148,18 @@ def agree_and_derive_many(key_pair: KeyPair, peers: dict[int, bytes], purpose: K
     """Return the key for ``purpose`` agreed with each peer, by peer id.
 
     The same keys as :func:`agree_and_derive` for each peer, with the
-    arguments checked once: a client agrees keys with hundreds of peers.
+    arguments checked once, because a client agrees keys with hundreds of peers.
     """
-    if not isinstance(purpose, KeyPurpose):
-        raise TypeError(f"purpose must be a KeyPurpose, got {purpose!r}")
-    session_id = check_bytes("session_id", session_id)
+    _check_purpose(purpose)
+    prefix = _info_prefix(purpose, check_bytes("session_id", session_id))
     own_id = check_int("own_id", own_id, minimum=0, maximum=2**64 - 1)
-    prefix = (_KDF_LABEL + len(purpose.value).to_bytes(2, "big") + purpose.value
-              + len(session_id).to_bytes(2, "big") + session_id)
     private = key_pair.private_key()
     keys = {}
     for peer, public in peers.items():
         public = check_bytes("peer public key", public, length=PUBLIC_KEY_BYTES)
-        try:
-            secret = private.exchange(X25519PublicKey.from_public_bytes(public))
-        except ValueError as error:
-            raise ValueError(f"the key of peer {peer} is a low-order X25519 point; "
-                             "the peer's key must be rejected") from error
-        low, high = sorted((own_id, check_int("peer id", peer, minimum=0, maximum=2**64 - 1)))
-        info = prefix + low.to_bytes(8, "big") + high.to_bytes(8, "big")
-        keys[peer] = HKDF(algorithm=hashes.SHA256(), length=DERIVED_KEY_BYTES, salt=None,
-                          info=info).derive(secret)
+        secret = _exchange(private, public, f"the key of peer {peer}")
+        peer = check_int("peer id", peer, minimum=0, maximum=2**64 - 1)
+        keys[peer] = _hkdf(secret, _pair_info(prefix, own_id, peer))
     return keys
 
 
