@@ -12,8 +12,7 @@ MaskedInputCollection.
 from __future__ import annotations
 
 from secagg.errors import DecryptionError, WireFormatError
-from secagg.primitives import aead, key_agreement
-from secagg.primitives.key_agreement import KeyPurpose
+from secagg.primitives import aead
 from secagg.protocols.base import Round
 from secagg.protocols.masking import messages
 from secagg.protocols.masking.client.context import ClientAbort, ClientContext
@@ -39,12 +38,9 @@ def handle(ctx: ClientContext, data: bytes) -> bytes:
 
 def _store_share(ctx: ClientContext, sender: int, ciphertext: bytes) -> None:
     own = ctx.client_id
-    key = ctx.channel_secrets.get(sender)
-    if key is None:
-        key = key_agreement.agree_and_derive(ctx.channel_keys, ctx.peers[sender].channel,
-                                             KeyPurpose.CHANNEL_KEY, ctx.session_id, own, sender)
     try:
-        plaintext = aead.decrypt(key, ciphertext, session_id=ctx.session_id, sender=sender,
+        # ShareKeys agreed a channel key with every peer, and only peers' shares get here.
+        plaintext = aead.decrypt(ctx.channel_secrets[sender], ciphertext, session_id=ctx.session_id, sender=sender,
                                  recipient=own, round_index=int(Round.SHARE_KEYS))
         claimed_sender, claimed_recipient, seed_share, key_share = \
             messages.parse_share_plaintext(plaintext)
