@@ -37,7 +37,7 @@ def test_excluded_with_reason_and_exact(case, active):
 @pytest.mark.parametrize("case", ["garbage-ciphertexts", "foreign-ciphertexts"])
 def test_unreadable_share_ciphertexts_are_reported_by_every_recipient(case):
     # The server cannot read the ciphertexts; each recipient rejects its own
-    # and says so in its share receipt, before any masked input is summed.
+    # and reports it in its share receipt, before any masked input is summed.
     outcome = malformed(case)
     assert set(outcome.flagged_by) == {1, 2, 3, 4, 5}
     assert all("failed authentication" in reason for reason in outcome.flagged_by.values())

@@ -29,9 +29,9 @@ stream and chunk), then one Numba kernel adds it into the chunk of ``total``:
   by field, skipping the fields >= R.
 
 The kernels release the GIL, and so does ``update_into`` from
-``cryptography`` 50 on (measured: two threads wrote 14 to 16 GB/s of
-keystream on 2 cores, one thread 8 GB/s; with ``cryptography`` 48, two
-threads were no faster than one). For large jobs :func:`accumulate`
+``cryptography`` 50 on. Measured on 2 cores, two threads wrote 14 to 16 GB/s
+of keystream and one thread 8 GB/s, while with ``cryptography`` 48 two
+threads were no faster than one. For large jobs :func:`accumulate`
 therefore runs two threads, the calling one and a helper.
 They take batches in turn, and each writes and adds its own keystream, so
 one thread writes keystream while the other runs a kernel, and each reads

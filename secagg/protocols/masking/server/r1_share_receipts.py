@@ -3,18 +3,21 @@
 Collects: SHARE_RECEIPT from U2 clients, each naming the forwarded senders
 whose ciphertext its sender could not decrypt. Closing: a U2 client that sent
 no valid receipt leaves U2 before anyone masks with it. A client v stays in
-U2 only while at least ``threshold`` clients of U2 hold its shares (v itself
-and the neighbours that did not reject its ciphertext); otherwise its input
-could never be unmasked, and it is withdrawn: UNDECRYPTABLE_SHARES when
-some recipients rejected its ciphertexts, TOO_FEW_SHARE_HOLDERS when its
-holders only left. Withdrawing one client can
-leave another with too few holders, so this repeats until nothing changes.
-U2 must still reach the threshold. Sends each U2 client MASKED_INPUT_REQUEST
-with the withdrawn clients whose shares it was forwarded. Next:
-MaskedInputCollection.
+U2 only while at least ``threshold`` clients of U2 hold its shares: v itself
+and the neighbours that did not reject its ciphertext. Otherwise its input
+could never be unmasked, so it is withdrawn, with UNDECRYPTABLE_SHARES when
+some recipients rejected its ciphertexts and TOO_FEW_SHARE_HOLDERS when its
+holders only left. Withdrawing one client can leave another with too few
+holders, so this repeats until nothing changes. U2 must still reach the
+threshold. Sends each U2 client MASKED_INPUT_REQUEST with the withdrawn
+clients whose shares it was forwarded. Next: MaskedInputCollection.
 
 A false receipt only lowers the holder count of the accused client, by one:
 the same as its sender dropping out before it reveals the shares it holds.
+
+NOTE: receipts are not signed, even in the active variant, so a malicious
+server can claim withdrawals. That gains it no more than not forwarding a
+client's ciphertexts, which it can always do.
 """
 
 from __future__ import annotations
